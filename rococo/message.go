@@ -1,0 +1,69 @@
+package rococo
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Message is one message as a processor sees it, or as a publisher sends it.
+//
+// Bodies are JSON, as Python rococo sends them. A Message handed to a
+// processor must not be kept after Process returns.
+type Message struct {
+	// ID identifies the message at the broker: the SQS MessageId, or the
+	// AMQP message-id property (empty when the publisher set none).
+	ID string
+	// Body is the raw message body.
+	Body []byte
+	// Headers are the AMQP headers or SQS message attributes with string
+	// values. Keys starting with "x-rococo-" are set by the runtime.
+	Headers map[string]string
+	// Attempt is the delivery attempt, starting at 1. It counts the
+	// runtime's own retries (and, on SQS, every receive).
+	Attempt int
+	// Redelivered reports that the broker may have delivered this message
+	// before without it being acknowledged, for example because a previous
+	// consumer died while processing it. Processors that are not idempotent
+	// can check it.
+	Redelivered bool
+	// Queue is the queue the message was consumed from.
+	Queue string
+}
+
+// Decode unmarshals the JSON body into v. A body that does not decode into v
+// yields a permanent error (see Permanent): retrying cannot fix it, so the
+// runtime dead-letters the message at once when Process returns it.
+func (m *Message) Decode(v any) error {
+	if err := json.Unmarshal(m.Body, v); err != nil {
+		return Permanent(fmt.Errorf("decode message %q from queue %q: %w", m.ID, m.Queue, err))
+	}
+	return nil
+}
+
+// Header returns the value of header key, or "" when it is absent.
+func (m *Message) Header(key string) string {
+	return m.Headers[key]
+}
+
+// Headers and names the runtime uses on every transport, so a message
+// dead-lettered by the RabbitMQ transport reads the same as one
+// dead-lettered by the SQS transport.
+const (
+	// HeaderAttempt carries the delivery attempt of a message sent back to
+	// its queue for a retry.
+	HeaderAttempt = "x-rococo-attempt"
+	// HeaderError carries the error of the last failed attempt of a
+	// dead-lettered message.
+	HeaderError = "x-rococo-error"
+	// HeaderOriginalQueue carries the queue a dead-lettered message came
+	// from.
+	HeaderOriginalQueue = "x-rococo-original-queue"
+	// DeadLetterSuffix is appended to a queue name to name its dead-letter
+	// queue.
+	DeadLetterSuffix = ".dlq"
+)
+
+// DeadLetterQueue returns the name of queue's dead-letter queue.
+func DeadLetterQueue(queue string) string {
+	return queue + DeadLetterSuffix
+}
