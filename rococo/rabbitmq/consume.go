@@ -1,0 +1,404 @@
+package rabbitmq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/rococo-go/rococo/rococo"
+)
+
+// RetrySuffix is appended to a queue name to name its delay queue.
+const RetrySuffix = ".retry"
+
+// RetryQueue returns the name of queue's delay queue: messages published to
+// it with a per-message expiration dead-letter back to queue when it expires.
+func RetryQueue(queue string) string { return queue + RetrySuffix }
+
+// consumer feeds one queue's deliveries to the out channel across
+// reconnects.
+type consumer struct {
+	t     *Transport
+	queue string
+	opts  rococo.ConsumeOptions
+	out   chan rococo.Delivery
+	log   *slog.Logger
+	tag   string // consumer tag of the current channel; used by run only
+
+	mu        sync.Mutex
+	state     error // nil while consuming
+	unsettled int
+	settled   chan struct{} // capacity 1: pinged on every settle
+}
+
+// Consume declares queue (durable, no arguments, as Python rococo does), its
+// delay queue <queue>.retry and its dead-letter queue <queue>.dlq when they
+// are missing, sets the prefetch count to opts.Prefetch and delivers the
+// queue's messages. It waits for the first connection (bounded by ctx), and
+// returns an error when that connection or the first set-up fails. After
+// that it resumes by itself after connection or channel loss.
+//
+// The returned channel is buffered up to opts.Prefetch. When ctx is
+// cancelled, deliveries still in that buffer are taken back, the consumer is
+// cancelled at the broker (no new deliveries), deliveries the library
+// buffered are requeued, and the channel closes; deliveries a receiver
+// already took can still be settled until every one is, or until Close.
+//
+// opts.WaitTime and opts.VisibilityTimeout are SQS settings and are ignored.
+func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.ConsumeOptions) (<-chan rococo.Delivery, error) {
+	if queue == "" {
+		return nil, errors.New("rabbitmq: consume: empty queue name")
+	}
+	if opts.Prefetch < 1 {
+		opts.Prefetch = 1
+	}
+	c := &consumer{
+		t:     t,
+		queue: queue,
+		opts:  opts,
+		// Buffered up to the prefetch so the forwarding goroutine and the
+		// workers do not meet for every delivery; reclaim takes back what is
+		// still buffered when the consumer stops.
+		out:     make(chan rococo.Delivery, opts.Prefetch),
+		log:     t.log.With(slog.String("queue", queue)),
+		settled: make(chan struct{}, 1),
+	}
+	conn, _, err := t.connection(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
+	}
+	ch, dels, err := c.open(conn)
+	if err != nil {
+		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
+	}
+	t.mu.Lock()
+	select {
+	case <-t.closing:
+		t.mu.Unlock()
+		_ = ch.Close()
+		return nil, ErrClosed
+	default:
+	}
+	t.consumers[c] = struct{}{}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	c.log.Info("rabbitmq consuming", slog.Int("prefetch", opts.Prefetch))
+	go c.run(ctx, ch, dels)
+	return c.out, nil
+}
+
+// open declares the queues and starts consuming on a new channel.
+func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Delivery, error) {
+	t := c.t
+	if err := t.declareQueue(c.queue, nil); err != nil {
+		return nil, nil, err
+	}
+	if err := t.declareQueue(RetryQueue(c.queue), amqp.Table{
+		"x-dead-letter-exchange":    "",
+		"x-dead-letter-routing-key": c.queue,
+	}); err != nil {
+		return nil, nil, err
+	}
+	if err := t.declareQueue(rococo.DeadLetterQueue(c.queue), nil); err != nil {
+		return nil, nil, err
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open channel: %w", err)
+	}
+	if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+		_ = ch.Close()
+		return nil, nil, fmt.Errorf("set prefetch %d: %w", c.opts.Prefetch, err)
+	}
+	c.tag = t.nextTag(c.queue)
+	dels, err := ch.Consume(c.queue, c.tag, false, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		return nil, nil, fmt.Errorf("start consumer: %w", err)
+	}
+	c.setState(nil)
+	return ch, dels, nil
+}
+
+type stopReason int
+
+const (
+	stopCancelled stopReason = iota // ctx done
+	stopClosing                     // Transport.Close
+	stopFinished                    // ExitWhenFinished and the queue is empty
+	stopLost                        // channel or connection lost
+)
+
+func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.Delivery) {
+	defer c.t.wg.Done()
+	defer close(c.out)
+	defer c.remove()
+	delay := c.t.cfg.ReconnectMin
+	for {
+		switch c.forward(ctx, ch, dels) {
+		case stopClosing:
+			c.reclaim(false)
+			_ = ch.Close()
+			return
+		case stopCancelled, stopFinished:
+			c.reclaim(true)
+			c.cancel(ch, dels)
+			return
+		case stopLost:
+			c.reclaim(false)
+		}
+		if !ch.IsClosed() {
+			_ = ch.Close()
+		}
+		c.setState(fmt.Errorf("rabbitmq: consumer of queue %q stopped, resuming", c.queue))
+		c.log.Warn("rabbitmq consumer lost, resuming after reconnect")
+		logged := false
+		for {
+			conn, _, err := c.t.connection(ctx)
+			if err != nil {
+				return // ctx done or closing
+			}
+			var oerr error
+			if ch, dels, oerr = c.open(conn); oerr == nil {
+				break
+			}
+			c.setState(fmt.Errorf("rabbitmq: resume consuming queue %q: %w", c.queue, oerr))
+			if !logged {
+				logged = true
+				c.log.Warn("rabbitmq resume consuming failed, retrying", slog.Any("error", oerr))
+			} else {
+				c.log.Debug("rabbitmq resume consuming failed again", slog.Any("error", oerr))
+			}
+			timer := time.NewTimer(jitter(delay))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-c.t.closing:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			delay = min(delay*2, c.t.cfg.ReconnectMax)
+		}
+		delay = c.t.cfg.ReconnectMin
+		c.log.Info("rabbitmq consuming again")
+	}
+}
+
+// forward hands deliveries out until it has to stop, and says why.
+func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.Delivery) stopReason {
+	var idle <-chan time.Time
+	var timer *time.Timer
+	if c.opts.ExitWhenFinished {
+		timer = time.NewTimer(c.t.cfg.ExitIdle)
+		defer timer.Stop()
+		idle = timer.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return stopCancelled
+		case <-c.t.closing:
+			return stopClosing
+		case <-idle:
+			if c.finished(ch) {
+				return stopFinished
+			}
+			timer.Reset(c.t.cfg.ExitIdle)
+		case d, ok := <-dels:
+			if !ok {
+				return stopLost
+			}
+			del := c.newDelivery(ch, &d)
+			c.add()
+			select {
+			case c.out <- del:
+			case <-ctx.Done():
+				_ = d.Nack(false, true)
+				c.done()
+				return stopCancelled
+			case <-c.t.closing:
+				c.done()
+				return stopClosing
+			}
+			if timer != nil {
+				if !timer.Stop() {
+					select {
+					case <-timer.C:
+					default:
+					}
+				}
+				timer.Reset(c.t.cfg.ExitIdle)
+			}
+		}
+	}
+}
+
+// finished reports that nothing is unsettled and the queue and its delay
+// queue hold no message.
+func (c *consumer) finished(ch *amqp.Channel) bool {
+	c.mu.Lock()
+	n := c.unsettled
+	c.mu.Unlock()
+	if n > 0 {
+		return false
+	}
+	for _, q := range []string{c.queue, RetryQueue(c.queue)} {
+		info, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
+		if err != nil || info.Messages > 0 {
+			return false
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unsettled == 0
+}
+
+// reclaim takes back the deliveries still buffered in out (not yet taken by
+// a worker), so none is handed out after the consumer stopped. With nack
+// they go back to the queue at once; otherwise their channel is gone or
+// closing and the broker requeues them.
+func (c *consumer) reclaim(nack bool) {
+	for {
+		select {
+		case d := <-c.out:
+			del := d.(*delivery)
+			if del.claim() {
+				if nack {
+					_ = del.ch.Nack(del.raw.DeliveryTag, false, true)
+				}
+				c.done()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// cancel stops the consumer at the broker, requeues what the library
+// buffered, and closes the channel once every delivery handed out was
+// settled (or at Close).
+func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
+	if err := ch.Cancel(c.tag, false); err != nil {
+		// Closing the channel ends the delivery stream too; the broker
+		// requeues whatever it had sent.
+		c.log.Debug("rabbitmq cancel consumer", slog.Any("error", err))
+		_ = ch.Close()
+	}
+	for d := range dels {
+		_ = d.Nack(false, true)
+	}
+	c.t.wg.Add(1)
+	go func() {
+		defer c.t.wg.Done()
+		defer ch.Close()
+		for {
+			c.mu.Lock()
+			n := c.unsettled
+			c.mu.Unlock()
+			if n == 0 || ch.IsClosed() {
+				return
+			}
+			select {
+			case <-c.settled:
+			case <-c.t.closing:
+				return
+			}
+		}
+	}()
+}
+
+func (c *consumer) remove() {
+	c.t.mu.Lock()
+	delete(c.t.consumers, c)
+	c.t.mu.Unlock()
+}
+
+func (c *consumer) setState(err error) {
+	c.mu.Lock()
+	c.state = err
+	c.mu.Unlock()
+}
+
+func (c *consumer) readyErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+func (c *consumer) add() {
+	c.mu.Lock()
+	c.unsettled++
+	c.mu.Unlock()
+}
+
+func (c *consumer) done() {
+	c.mu.Lock()
+	c.unsettled--
+	c.mu.Unlock()
+	select {
+	case c.settled <- struct{}{}:
+	default:
+	}
+}
+
+// attemptOf reads HeaderAttempt; absent or invalid means 1.
+func attemptOf(h amqp.Table) int {
+	var n int
+	switch v := h[rococo.HeaderAttempt].(type) {
+	case int32:
+		n = int(v)
+	case int64:
+		n = int(v)
+	case int:
+		n = v
+	case int16:
+		n = int(v)
+	case int8:
+		n = int(v)
+	case uint8:
+		n = int(v)
+	case uint16:
+		n = int(v)
+	case uint32:
+		n = int(v)
+	case string:
+		n, _ = strconv.Atoi(v)
+	case []byte:
+		n, _ = strconv.Atoi(string(v))
+	}
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// stringHeaders converts scalar AMQP header values to strings; nested
+// tables and arrays (such as x-death) are left out.
+func stringHeaders(h amqp.Table) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(h))
+	for k, v := range h {
+		switch v := v.(type) {
+		case string:
+			m[k] = v
+		case []byte:
+			m[k] = string(v)
+		case time.Time:
+			m[k] = v.UTC().Format(time.RFC3339)
+		case amqp.Table, []any, nil:
+		default:
+			m[k] = fmt.Sprint(v)
+		}
+	}
+	return m
+}

@@ -1,0 +1,173 @@
+package rabbitmq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/rococo-go/rococo/rococo"
+)
+
+// ErrSettled is returned when a delivery is settled a second time.
+var ErrSettled = errors.New("rabbitmq: delivery already settled")
+
+// maxErrorHeader bounds the length of HeaderError.
+const maxErrorHeader = 4096
+
+// settleTimeout bounds the publish of a Retry or DeadLetter copy: the
+// runtime settles with a ctx that never ends.
+const settleTimeout = 30 * time.Second
+
+// delivery is one AMQP delivery handed to the runtime. It remembers the
+// channel it came on: after that channel died, settling it fails and the
+// broker redelivers the message (at-least-once).
+type delivery struct {
+	c       *consumer
+	ch      *amqp.Channel
+	raw     amqp.Delivery
+	msg     rococo.Message
+	settled atomic.Bool
+}
+
+var _ rococo.Delivery = (*delivery)(nil)
+
+func (c *consumer) newDelivery(ch *amqp.Channel, d *amqp.Delivery) *delivery {
+	return &delivery{
+		c:   c,
+		ch:  ch,
+		raw: *d,
+		msg: rococo.Message{
+			ID:          d.MessageId,
+			Body:        d.Body,
+			Headers:     stringHeaders(d.Headers),
+			Attempt:     attemptOf(d.Headers),
+			Redelivered: d.Redelivered,
+			Queue:       c.queue,
+		},
+	}
+}
+
+// Message returns the message.
+func (d *delivery) Message() *rococo.Message { return &d.msg }
+
+// claim marks d settled; false when it already was. The caller calls
+// d.c.done() once the settlement reached the channel, so the consumer does
+// not close the channel under it.
+func (d *delivery) claim() bool {
+	return d.settled.CompareAndSwap(false, true)
+}
+
+// Ack acknowledges the message. It fails when the channel the message came
+// on is gone; the broker then delivers the message again.
+func (d *delivery) Ack(context.Context) error {
+	if !d.claim() {
+		return ErrSettled
+	}
+	defer d.c.done()
+	if err := d.ch.Ack(d.raw.DeliveryTag, false); err != nil {
+		return fmt.Errorf("ack message from queue %q (the broker will redeliver it): %w", d.msg.Queue, err)
+	}
+	return nil
+}
+
+// Retry publishes a copy of the message, with its headers, properties and
+// HeaderAttempt increased, to the delay queue <queue>.retry with a
+// per-message expiration of delay; when it expires the broker dead-letters
+// it back to the queue. Once the broker confirmed the copy, the original is
+// acked. When the copy cannot be published the original is nacked with
+// requeue, so nothing is lost.
+func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) error {
+	if !d.claim() {
+		return ErrSettled
+	}
+	defer d.c.done()
+	headers := d.copyHeaders()
+	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt + 1)
+	if cause != nil {
+		headers[rococo.HeaderError] = truncate(cause.Error())
+	}
+	pub := d.republish(headers)
+	pub.Expiration = strconv.FormatInt(max(delay.Milliseconds(), 0), 10)
+	return d.moveTo(ctx, RetryQueue(d.msg.Queue), pub)
+}
+
+// DeadLetter publishes a copy of the message to <queue>.dlq with
+// HeaderError, HeaderAttempt and HeaderOriginalQueue set, then acks the
+// original once the broker confirmed the copy. When the copy cannot be
+// published the original is nacked with requeue, so nothing is lost.
+func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
+	if !d.claim() {
+		return ErrSettled
+	}
+	defer d.c.done()
+	headers := d.copyHeaders()
+	errText := "unknown error"
+	if cause != nil {
+		errText = cause.Error()
+	}
+	headers[rococo.HeaderError] = truncate(errText)
+	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt)
+	headers[rococo.HeaderOriginalQueue] = d.msg.Queue
+	return d.moveTo(ctx, rococo.DeadLetterQueue(d.msg.Queue), d.republish(headers))
+}
+
+// moveTo publishes pub to queue (confirmed), then acks the original; on a
+// failed publish it nacks the original with requeue.
+func (d *delivery) moveTo(ctx context.Context, queue string, pub amqp.Publishing) error {
+	if d.ch.IsClosed() {
+		// The broker already took the message back and will redeliver it.
+		return fmt.Errorf("move message from queue %q to %q: %w (the broker will redeliver it)", d.msg.Queue, queue, amqp.ErrClosed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if err := d.c.t.publish(ctx, queue, []amqp.Publishing{pub}, false); err != nil {
+		perr := fmt.Errorf("publish message from queue %q to %q: %w", d.msg.Queue, queue, err)
+		if nerr := d.ch.Nack(d.raw.DeliveryTag, false, true); nerr != nil {
+			return errors.Join(perr, fmt.Errorf("requeue it (the broker will redeliver it): %w", nerr))
+		}
+		return perr
+	}
+	if err := d.ch.Ack(d.raw.DeliveryTag, false); err != nil {
+		return fmt.Errorf("ack message from queue %q after moving it to %q (the broker will redeliver it): %w", d.msg.Queue, queue, err)
+	}
+	return nil
+}
+
+func (d *delivery) copyHeaders() amqp.Table {
+	h := make(amqp.Table, len(d.raw.Headers)+3)
+	maps.Copy(h, d.raw.Headers)
+	return h
+}
+
+// republish copies the original message's body and properties. UserId is
+// left out: the broker rejects one that differs from the connection's user.
+func (d *delivery) republish(headers amqp.Table) amqp.Publishing {
+	r := &d.raw
+	return amqp.Publishing{
+		Headers:         headers,
+		ContentType:     r.ContentType,
+		ContentEncoding: r.ContentEncoding,
+		DeliveryMode:    amqp.Persistent,
+		Priority:        r.Priority,
+		CorrelationId:   r.CorrelationId,
+		ReplyTo:         r.ReplyTo,
+		MessageId:       r.MessageId,
+		Timestamp:       r.Timestamp,
+		Type:            r.Type,
+		AppId:           r.AppId,
+		Body:            r.Body,
+	}
+}
+
+func truncate(s string) string {
+	if len(s) <= maxErrorHeader {
+		return s
+	}
+	return s[:maxErrorHeader]
+}
