@@ -1,0 +1,230 @@
+package sqs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/rococo-go/rococo/rococo"
+)
+
+// maxErrorBytes caps the HeaderError attribute of a dead-lettered message.
+const maxErrorBytes = 4096
+
+// errSettled is returned by a second settle of the same delivery.
+var errSettled = errors.New("delivery already settled")
+
+// delivery is one received SQS message.
+type delivery struct {
+	c          *consumer
+	msg        *rococo.Message
+	receipt    string
+	attrs      map[string]types.MessageAttributeValue // as received, for the dead-letter copy
+	groupID    string                                 // FIFO message group
+	receivedAt time.Time                              // just before the receive request
+
+	mu       sync.Mutex // held by the heartbeat during a visibility change
+	settled  bool
+	maxedOut bool // the 12 h limit was logged
+
+	// visibleUntil is read and written by the heartbeat goroutine only
+	// (and set before the delivery is registered with the consumer).
+	visibleUntil time.Time
+}
+
+var _ rococo.Delivery = (*delivery)(nil)
+
+// newDelivery turns m into a delivery and registers it with the heartbeat.
+// Attempt is SQS's ApproximateReceiveCount: every receive counts, retries
+// included; Redelivered is Attempt > 1.
+func (c *consumer) newDelivery(m types.Message, receivedAt time.Time) *delivery {
+	attempt := 1
+	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil && n > 0 {
+		attempt = n
+	}
+	var headers map[string]string
+	for k, v := range m.MessageAttributes {
+		if v.StringValue == nil { // Binary attributes have no string form
+			continue
+		}
+		if headers == nil {
+			headers = make(map[string]string, len(m.MessageAttributes))
+		}
+		headers[k] = *v.StringValue
+	}
+	d := &delivery{
+		c: c,
+		msg: &rococo.Message{
+			ID:          aws.ToString(m.MessageId),
+			Body:        []byte(aws.ToString(m.Body)),
+			Headers:     headers,
+			Attempt:     attempt,
+			Redelivered: attempt > 1,
+			Queue:       c.queue,
+		},
+		receipt:      aws.ToString(m.ReceiptHandle),
+		attrs:        m.MessageAttributes,
+		groupID:      m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)],
+		receivedAt:   receivedAt,
+		visibleUntil: receivedAt.Add(c.visibility),
+	}
+	c.mu.Lock()
+	c.active[d] = struct{}{}
+	c.mu.Unlock()
+	return d
+}
+
+// Message implements rococo.Delivery.
+func (d *delivery) Message() *rococo.Message { return d.msg }
+
+// begin marks the delivery settled and stops its heartbeat. It waits for a
+// visibility extension in flight, so the settle's own request comes after
+// it.
+func (d *delivery) begin(op string) error {
+	if d.c.t.isClosed() {
+		return fmt.Errorf("%s message %q: %w", op, d.msg.ID, ErrClosed)
+	}
+	d.mu.Lock()
+	if d.settled {
+		d.mu.Unlock()
+		return fmt.Errorf("%s message %q: %w", op, d.msg.ID, errSettled)
+	}
+	d.settled = true
+	d.mu.Unlock()
+	d.c.forget(d)
+	return nil
+}
+
+// Ack settles the message as processed: its delete is queued and sent in a
+// batch (DeleteMessageBatch) within a few milliseconds, and Ack returns
+// once it is queued, so a processor's slot is free again at once. A delete
+// that fails even after retries is logged at error level, and the message
+// is delivered again after its visibility timeout (at-least-once). Ack
+// blocks only when too many deletes are pending (SQS slow or down), until
+// ctx ends. Close sends the deletes still pending.
+func (d *delivery) Ack(ctx context.Context) error {
+	if err := d.begin("ack"); err != nil {
+		return err
+	}
+	defer d.c.release()
+	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
+		return fmt.Errorf("ack message %q from %q: %w", d.msg.ID, d.c.queue, err)
+	}
+	return nil
+}
+
+// Retry sets the message's visibility timeout to delay (rounded up to whole
+// seconds, capped at SQS's 12 h from the receive), so SQS delivers it again
+// after delay with ApproximateReceiveCount, hence Attempt, one higher.
+// Nothing is deleted or re-sent: the message cannot be lost. SQS cannot
+// record cause on the message; it is logged at debug level. On error the
+// message comes back after its current visibility timeout instead.
+func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) error {
+	if err := d.begin("retry"); err != nil {
+		return err
+	}
+	defer d.c.release()
+	secs := visibilitySeconds(max(delay, 0), time.Since(d.receivedAt))
+	d.c.mu.Lock()
+	url := d.c.url
+	d.c.mu.Unlock()
+	_, err := d.c.t.client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{
+		QueueUrl:          aws.String(url),
+		ReceiptHandle:     aws.String(d.receipt),
+		VisibilityTimeout: secs,
+	})
+	if err != nil {
+		return fmt.Errorf("retry message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
+	}
+	d.c.log.Debug("retry", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
+		slog.Int("delay_seconds", int(secs)), slog.Any("cause", cause))
+	return nil
+}
+
+// DeadLetter sends a copy of the message to the dead-letter queue (SQS name
+// QueueName(rococo.DeadLetterQueue(queue))) with the original message
+// attributes plus String attributes rococo.HeaderError (cause, at most
+// 4 KiB), rococo.HeaderAttempt and rococo.HeaderOriginalQueue, then deletes
+// the original (a batched delete, as for Ack). When the copy fails, nothing
+// is deleted and the message comes back after its visibility timeout; when
+// the delete fails after the copy, the message is delivered again and may be
+// dead-lettered twice, never lost.
+func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
+	if err := d.begin("dead-letter"); err != nil {
+		return err
+	}
+	defer d.c.release()
+	attrs, dropped := deadLetterAttributes(d.attrs, cause, d.msg.Attempt, d.c.queue)
+	if len(dropped) > 0 {
+		d.c.log.Warn("dead letter keeps at most 10 message attributes; dropped some", slog.String("message_id", d.msg.ID), slog.Any("dropped", dropped))
+	}
+	d.c.mu.Lock()
+	dlqURL := d.c.dlqURL
+	d.c.mu.Unlock()
+	dlq := rococo.DeadLetterQueue(d.c.queue)
+	in := &awssqs.SendMessageInput{
+		QueueUrl:          aws.String(dlqURL),
+		MessageBody:       aws.String(string(d.msg.Body)),
+		MessageAttributes: attrs,
+	}
+	if isFIFO(QueueName(dlq)) {
+		group := d.groupID
+		if group == "" {
+			group = "rococo"
+		}
+		in.MessageGroupId = aws.String(group)
+		in.MessageDeduplicationId = aws.String(d.msg.ID)
+	}
+	if _, err := d.c.t.client.SendMessage(ctx, in); err != nil {
+		return fmt.Errorf("dead-letter message %q from %q to %q: %w (it stays in %q and comes back after its visibility timeout)",
+			d.msg.ID, d.c.queue, dlq, err, d.c.queue)
+	}
+	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
+		return fmt.Errorf("dead-letter message %q from %q: copied to %q but not deleted, so it will be delivered again: %w",
+			d.msg.ID, d.c.queue, dlq, err)
+	}
+	d.c.log.Info("dead-lettered", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
+		slog.String("dead_letter_queue", dlq), slog.Any("cause", cause))
+	return nil
+}
+
+// deadLetterAttributes returns the attributes of a dead-letter copy: the
+// original ones (any data type) except earlier x-rococo- ones, plus the
+// three rococo headers. SQS allows 10 attributes per message: when there
+// are more, the originals last in name order are dropped and returned.
+func deadLetterAttributes(orig map[string]types.MessageAttributeValue, cause error, attempt int, queue string) (map[string]types.MessageAttributeValue, []string) {
+	msg := "unknown error"
+	if cause != nil && cause.Error() != "" {
+		msg = cause.Error()
+	}
+	keep := make([]string, 0, len(orig))
+	for k := range maps.Keys(orig) {
+		if !strings.HasPrefix(k, "x-rococo-") {
+			keep = append(keep, k)
+		}
+	}
+	slices.Sort(keep)
+	var dropped []string
+	if room := maxBatch - 3; len(keep) > room {
+		keep, dropped = keep[:room], keep[room:]
+	}
+	attrs := make(map[string]types.MessageAttributeValue, len(keep)+3)
+	for _, k := range keep {
+		attrs[k] = orig[k]
+	}
+	attrs[rococo.HeaderError] = stringAttribute(sanitize(msg, maxErrorBytes))
+	attrs[rococo.HeaderAttempt] = stringAttribute(strconv.Itoa(attempt))
+	attrs[rococo.HeaderOriginalQueue] = stringAttribute(queue)
+	return attrs, dropped
+}
