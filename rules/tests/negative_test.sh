@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Negative tests of rococo_service: fixture services that each break one rule of SPEC.md
+# sections 2 and 3 must fail with their expected message, and a valid fixture must pass.
+#
+# It runs Bazel itself on fixture packages written into the workspace (under
+# rules/tests/negative/, removed on exit), so it runs OUTSIDE `bazel test` (Bazel cannot run
+# inside its own sandbox):
+#
+#   rules/tests/negative_test.sh            # uses ./tools/bazel
+#   BAZEL=bazel rules/tests/negative_test.sh
+#
+# Loading-time rules are checked with one `bazel build --nobuild --keep_going` over every
+# fixture; what loading cannot see (an empty README, a lib the code does not import when the
+# library is declared after the rococo_service call) with `bazel test` of the generated
+# layout_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
+set -o nounset -o pipefail
+ws=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ws"
+bazel=${BAZEL:-./tools/bazel}
+root=rules/tests/negative
+[ -e "$root" ] && { echo "negative_test: $root exists; remove it first" >&2; exit 1; }
+out=$(mktemp)
+trap 'rm -rf "$ws/$root" "$out" "$out.test"' EXIT
+
+# fixture NAME [ATTRS...]: a valid CRON service with extra or replacing attribute lines.
+fixture() {
+	local name=$1
+	shift
+	local dir=$root/$name
+	mkdir -p "$dir/lib"
+	printf '# %s\n\nA fixture service for rules/tests/negative_test.sh.\n' "$name" >"$dir/README.md"
+	printf 'package main\n\nfunc main() {}\n' >"$dir/processor.go"
+	printf '// Package lib is fixture business logic.\npackage lib\n' >"$dir/lib/lib.go"
+	cat >"$dir/lib/BUILD.bazel" <<-EOB
+	load("@rules_go//go:def.bzl", "go_library")
+
+	go_library(
+	    name = "lib",
+	    srcs = ["lib.go"],
+	    importpath = "github.com/rococo-go/rococo/$dir/lib",
+	    visibility = ["//visibility:public"],
+	)
+	EOB
+	local attrs=("$@")
+	[ ${#attrs[@]} -gt 0 ] || attrs=('execution_type = "CRON"' 'cron_time_amount = 5' 'cron_time_unit = "minutes"')
+	{
+		echo 'load("@rules_go//go:def.bzl", "go_library")'
+		echo 'load("//rules:defs.bzl", "rococo_service")'
+		echo
+		echo "go_library(name = \"${name}_lib\", srcs = [\"processor.go\"], importpath = \"github.com/rococo-go/rococo/$dir\", deps = [\"//$dir/lib\"])"
+		echo
+		echo 'rococo_service('
+		echo "    name = \"$name\","
+		echo "    embed = [\":${name}_lib\"],"
+		echo '    processor_type = "FixtureProcessor",'
+		for a in "${attrs[@]}"; do echo "    $a,"; done
+		echo ')'
+	} >"$dir/BUILD.bazel"
+}
+
+cron=('execution_type = "CRON"')
+fixture valid
+fixture no_processor && rm $root/no_processor/processor.go
+fixture no_readme && rm $root/no_readme/README.md
+fixture no_lib && rm -r $root/no_lib/lib && sed -i 's|deps = \["//[^"]*"\]|deps = []|' $root/no_lib/BUILD.bazel
+fixture lib_no_go && rm $root/lib_no_go/lib/lib.go $root/lib_no_go/lib/BUILD.bazel && echo notes >$root/lib_no_go/lib/NOTES.txt
+fixture lib_no_build && rm $root/lib_no_build/lib/BUILD.bazel
+fixture lib_not_in_deps && sed -i 's|deps = \["//[^"]*"\]|deps = []|' $root/lib_not_in_deps/BUILD.bazel
+fixture bad_execution_type 'execution_type = "BATCH"'
+fixture no_messaging_type 'execution_type = "MESSAGING"'
+fixture bad_messaging_type 'execution_type = "MESSAGING"' 'messaging_type = "KafkaConnection"'
+fixture bad_unit "${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "fortnights"'
+fixture zero_amount "${cron[@]}" 'cron_time_amount = 0' 'cron_time_unit = "minutes"'
+fixture run_at_not_days "${cron[@]}" 'cron_time_amount = 2' 'cron_time_unit = "hours"' 'cron_run_at = "03:00:00"'
+fixture bad_run_at "${cron[@]}" 'cron_time_amount = 1' 'cron_time_unit = "days"' 'cron_run_at = "3am"'
+fixture bad_crontab "${cron[@]}" 'cron_expressions = ["0 3 * *"]'
+fixture secret_env "${cron[@]}" 'cron_expressions = ["0 3 * * *"]' 'env = {"RABBITMQ_PASSWORD": "guest"}'
+fixture no_schedule "${cron[@]}"
+# Caught by the generated layout_test, not at loading time:
+fixture empty_readme && : >$root/empty_readme/README.md
+fixture late_lib
+# Declare the library after rococo_service, without the lib dependency: loading cannot see it.
+sed -i '/^go_library(name = "late_lib_lib"/d' $root/late_lib/BUILD.bazel
+echo 'go_library(name = "late_lib_lib", srcs = ["processor.go"], importpath = "github.com/rococo-go/rococo/rules/tests/negative/late_lib")' >>$root/late_lib/BUILD.bazel
+
+"$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
+"$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" >"$out.test" 2>&1
+
+passed=0
+failed=0
+# expect CASE FILE MESSAGE: the output FILE holds MESSAGE (fixed string) for CASE.
+expect() {
+	if grep -qF -- "$3" "$2"; then
+		passed=$((passed + 1))
+		echo "ok   $1"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $1: no line contains: $3"
+	fi
+}
+p=//$root
+expect no_processor "$out" "$p/no_processor:no_processor: processor.go is missing from $root/no_processor. Fix: add $root/no_processor/processor.go"
+expect no_readme "$out" "$p/no_readme:no_readme: README.md is missing from $root/no_readme. Fix: add $root/no_readme/README.md"
+expect no_lib "$out" "$p/no_lib:no_lib: lib/ is missing from $root/no_lib; the business logic lives in the lib package. Fix: create $root/no_lib/lib/"
+expect lib_no_go "$out" "$p/lib_no_go:lib_no_go: $root/lib_no_go/lib/ has no Go files. Fix: put the business logic in $root/lib_no_go/lib/*.go"
+expect lib_no_build "$out" "$p/lib_no_build:lib_no_build: $root/lib_no_build/lib/ has Go files but no BUILD.bazel. Fix: run bazel run //:gazelle"
+expect lib_not_in_deps "$out" "$p/lib_not_in_deps:lib_not_in_deps: the service's code does not depend on //$root/lib_not_in_deps/lib. Fix: import"
+expect bad_execution_type "$out" "$p/bad_execution_type:bad_execution_type: execution_type = \"BATCH\" is not a valid EXECUTION_TYPE; want one of MESSAGING, CRON. Fix:"
+expect no_messaging_type "$out" "$p/no_messaging_type:no_messaging_type: messaging_type is missing; a MESSAGING service needs a broker. Fix:"
+expect bad_messaging_type "$out" "$p/bad_messaging_type:bad_messaging_type: messaging_type = \"KafkaConnection\" is not a valid MESSAGING_TYPE; want one of RabbitMqConnection, SqsConnection. Fix:"
+expect bad_unit "$out" "$p/bad_unit:bad_unit: cron_time_unit = \"fortnights\" is not a valid CRON_TIME_UNIT; want one of seconds, minutes, hours, days, weeks. Fix:"
+expect zero_amount "$out" "$p/zero_amount:zero_amount: cron_time_amount = 0 is not a positive number. Fix:"
+expect run_at_not_days "$out" "$p/run_at_not_days:run_at_not_days: cron_run_at = \"03:00:00\" is set but cron_time_unit is \"hours\"; CRON_RUN_AT works only with days. Fix:"
+expect bad_run_at "$out" "$p/bad_run_at:bad_run_at: cron_run_at = \"3am\" is not a time of day HH:MM:SS. Fix:"
+expect bad_crontab "$out" "$p/bad_crontab:bad_crontab: cron_expressions: \"0 3 * *\" has 4 fields, want 5 (minute hour day-of-month month day-of-week). Fix:"
+expect secret_env "$out" "$p/secret_env:secret_env: env key RABBITMQ_PASSWORD looks like a secret (it contains PASSWORD); anyone who can pull the image could read it. Fix: remove RABBITMQ_PASSWORD from env"
+expect no_schedule "$out" "$p/no_schedule:no_schedule: a CRON service needs a schedule. Fix:"
+expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readme/README.md is empty. Fix:"
+expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
+# Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
+if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test"; then
+	failed=$((failed + 1))
+	echo "FAIL valid: the valid fixture did not pass"
+else
+	passed=$((passed + 1))
+	echo "ok   valid"
+fi
+if [ "$failed" -gt 0 ]; then
+	echo "--- bazel build output:"
+	cat "$out"
+	echo "--- bazel test output:"
+	cat "$out.test"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,153 @@
+// Command push pushes rococo service images (OCI image layouts) to a
+// registry: by digest first, then each tag. `bazel run //services/NAME:push`
+// and `bazel run //services:push_all` run it.
+//
+//	push --layout DIR --repository REGISTRY/PATH [--tag T]...
+//	push --all --image NAME=DIR... --repository-prefix REGISTRY/PATH [--tag T]... [--jobs N]
+//
+// --default-repository, --default-repository-prefix and --default-tag carry
+// the values from the BUILD file; --repository, --repository-prefix and
+// --tag given on the command line replace them. Credentials come from the
+// docker configuration and its credential helpers. On failure it prints what
+// failed and exits 1; on bad usage it exits 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/rococo-go/rococo/tools/push/pusher"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, pusher.Options{})
+	stop()
+	os.Exit(code)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// errUsage marks command-line mistakes (exit 2).
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher.Options) int {
+	err := push(ctx, args, stdout, stderr, o)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "push: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "push: FAILED: %v\n", err)
+		return 1
+	}
+}
+
+func push(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher.Options) error {
+	fs := flag.NewFlagSet("push", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := fs.Bool("all", false, "push every --image to --repository-prefix/NAME in parallel")
+	layoutDir := fs.String("layout", "", "OCI image layout directory to push (one image)")
+	repository := fs.String("repository", "", "REGISTRY/PATH to push to (replaces --default-repository)")
+	defRepository := fs.String("default-repository", "", "repository from the BUILD file")
+	prefix := fs.String("repository-prefix", "", "REGISTRY/PATH under which --all pushes NAME (replaces --default-repository-prefix)")
+	defPrefix := fs.String("default-repository-prefix", "", "repository prefix from the BUILD file")
+	var tags, defTags, images multiFlag
+	fs.Var(&tags, "tag", "tag to set after the push; repeatable (replaces every --default-tag)")
+	fs.Var(&defTags, "default-tag", "tag from the BUILD file; repeatable")
+	fs.Var(&images, "image", "NAME=DIR: an image for --all; repeatable")
+	jobs := fs.Int("jobs", 4, "images pushed at once with --all")
+	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "allow plain HTTP to any registry")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if len(tags) == 0 {
+		tags = defTags
+	}
+	if !*all {
+		repo := firstNonEmpty(*repository, *defRepository)
+		if *layoutDir == "" || repo == "" {
+			return fmt.Errorf("%w: --layout and --repository are required (set the repository attribute of the rococo_service, or pass --repository REGISTRY/PATH)", errUsage)
+		}
+		idx, cleanup, err := readLayout(*layoutDir)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		res, err := pusher.Push(ctx, idx, repo, tags, o)
+		if err != nil {
+			return err
+		}
+		printResult(stdout, res)
+		return nil
+	}
+
+	pfx := firstNonEmpty(*prefix, *defPrefix)
+	if pfx == "" || len(images) == 0 {
+		return fmt.Errorf("%w: --all needs --repository-prefix REGISTRY/PATH and at least one --image", errUsage)
+	}
+	var list []pusher.Image
+	for _, spec := range images {
+		n, dir, ok := strings.Cut(spec, "=")
+		if !ok || n == "" || dir == "" {
+			return fmt.Errorf("%w: --image %q: want NAME=DIR", errUsage, spec)
+		}
+		idx, cleanup, err := readLayout(dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		defer cleanup()
+		list = append(list, pusher.Image{Name: n, Index: idx})
+	}
+	start := time.Now()
+	results, err := pusher.PushAll(ctx, list, pfx, tags, *jobs, o)
+	for _, r := range results {
+		printResult(stdout, r)
+	}
+	fmt.Fprintf(stdout, "pushed %d of %d images to %s in %s (%d at a time)\n", len(results), len(list), pfx, time.Since(start).Round(time.Millisecond), *jobs)
+	return err
+}
+
+func readLayout(dir string) (v1.ImageIndex, func(), error) {
+	idx, cleanup, err := pusher.OpenLayout(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (build it first: bazel build)", err)
+	}
+	return idx, cleanup, nil
+}
+
+func printResult(w io.Writer, r *pusher.Result) {
+	tags := "no tags"
+	if len(r.Tags) > 0 {
+		tags = "tags " + strings.Join(r.Tags, ", ")
+	}
+	fmt.Fprintf(w, "pushed %s (%s) in %s\n", r.Ref, tags, r.Duration.Round(time.Millisecond))
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
