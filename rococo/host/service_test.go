@@ -3,7 +3,6 @@ package host
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -11,27 +10,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rococo-go/rococo/rococo/rococotest"
 )
 
-// buildCleanupCron builds the real cron example service into a temporary
-// directory with the go tool. Under Bazel (TEST_SRCDIR set) there is no go
-// tool or module cache in the sandbox; the service's image tests cover the
-// built binary there.
+// buildCleanupCron builds the real cron example service with the go tool.
+// Under Bazel there is no go tool in the sandbox; the service's image tests
+// cover the built binary there.
 func buildCleanupCron(tb testing.TB) string {
 	tb.Helper()
-	if os.Getenv("TEST_SRCDIR") != "" {
-		tb.Skip("under Bazel: no go tool in the test sandbox")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		tb.Skipf("go tool not found: %v", err)
-	}
-	bin := filepath.Join(tb.TempDir(), "cleanup_cron")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/rococo-go/rococo/services/cleanup_cron")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build cleanup_cron: %v\n%s", err, out)
-	}
-	return bin
+	return rococotest.BuildService(tb, "./services/cleanup_cron")
 }
 
 func TestCleanupCronService(t *testing.T) {

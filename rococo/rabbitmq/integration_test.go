@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/rococotest"
 )
 
 // The tests in this file run the example service services/email_rabbitmq
@@ -30,7 +30,7 @@ import (
 const envServiceBinary = "EMAIL_RABBITMQ_BIN"
 
 // buildService returns the example service binary: $EMAIL_RABBITMQ_BIN, or
-// one built with go build into a temporary directory.
+// one built with go build.
 func buildService(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -40,17 +40,7 @@ func buildService(t *testing.T) string {
 	if bin := os.Getenv(envServiceBinary); bin != "" {
 		return bin
 	}
-	root := filepath.Join("..", "..")
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Skipf("not in the Go module checkout (%v) and %s unset: cannot build the service", err, envServiceBinary)
-	}
-	bin := filepath.Join(t.TempDir(), "email_rabbitmq")
-	cmd := exec.Command("go", "build", "-o", bin, "./services/email_rabbitmq")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./services/email_rabbitmq: %v\n%s", err, out)
-	}
-	return bin
+	return rococotest.BuildService(t, "./services/email_rabbitmq")
 }
 
 // svcEnv is the environment of one service run.
@@ -104,81 +94,13 @@ func (e svcEnv) environ(dir string) []string {
 	return env
 }
 
-// service is one running service process.
-type service struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func (s *service) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.Write(p)
-}
-
-func (s *service) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
-
-func startService(t *testing.T, bin string, env svcEnv) *service {
+// startService starts the service binary with env, in a temporary
+// directory of its own.
+func startService(t *testing.T, bin string, env svcEnv) *rococotest.Process {
 	t.Helper()
 	dir := t.TempDir()
-	s := &service{t: t, done: make(chan struct{})}
-	s.cmd = exec.Command(bin)
-	s.cmd.Dir = dir
-	s.cmd.Env = env.environ(dir)
-	s.cmd.Stdout = s
-	s.cmd.Stderr = s
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start service: %v", err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("service output:\n%s", s.output())
-		}
-	})
-	return s
-}
-
-// wait waits up to d for the process to exit and returns its exit code.
-func (s *service) wait(d time.Duration) int {
-	s.t.Helper()
-	select {
-	case <-s.done:
-	case <-time.After(d):
-		s.t.Fatalf("service still running after %v", d)
-	}
-	if s.err == nil {
-		return 0
-	}
-	if ee, ok := s.err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	s.t.Fatalf("service: %v", s.err)
-	return -1
-}
-
-func (s *service) signal(sig syscall.Signal) {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatalf("signal %v: %v", sig, err)
-	}
+	p := rococotest.StartProcess(t, bin, dir, env.environ(dir))
+	return p
 }
 
 // readOutbox counts the lines per email id in the outbox file.
@@ -225,7 +147,7 @@ func countRedelivered(t *testing.T, path string) int {
 }
 
 // waitOutbox waits up to d until the outbox holds at least n distinct ids.
-func waitOutbox(t *testing.T, path string, n int, d time.Duration, s *service) map[string]int {
+func waitOutbox(t *testing.T, path string, n int, d time.Duration, s *rococotest.Process) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -235,8 +157,8 @@ func waitOutbox(t *testing.T, path string, n int, d time.Duration, s *service) m
 		}
 		if s != nil {
 			select {
-			case <-s.done:
-				t.Fatalf("service exited (%v) with %d of %d emails sent", s.err, len(got), n)
+			case <-s.Done():
+				t.Fatalf("service exited (%v) with %d of %d emails sent", s.Err(), len(got), n)
 			default:
 			}
 		}
@@ -292,7 +214,7 @@ func TestServiceProcessesThousandOnce(t *testing.T) {
 	publishEmails(t, tr, q, "m", 1000)
 
 	s := startService(t, bin, svcEnv{queue: q, outbox: outbox, threads: 8, exitWhenFinished: true})
-	if code := s.wait(2 * time.Minute); code != 0 {
+	if code := s.Wait(2 * time.Minute); code != 0 {
 		t.Fatalf("exit code %d, want 0 (EXIT_WHEN_FINISHED)", code)
 	}
 	checkAll(t, readOutbox(t, outbox), "m", 1000, true)
@@ -313,12 +235,12 @@ func TestServiceSurvivesSIGKILL(t *testing.T) {
 	for _, killAt := range []int{150, 400, 650} {
 		s := startService(t, bin, env)
 		waitOutbox(t, outbox, killAt, time.Minute, s)
-		s.signal(syscall.SIGKILL)
-		s.wait(10 * time.Second)
+		s.Signal(syscall.SIGKILL)
+		s.Wait(10 * time.Second)
 	}
 	env.exitWhenFinished = true
 	s := startService(t, bin, env)
-	if code := s.wait(2 * time.Minute); code != 0 {
+	if code := s.Wait(2 * time.Minute); code != 0 {
 		t.Fatalf("final run exit code %d, want 0", code)
 	}
 	checkAll(t, readOutbox(t, outbox), "k", n, false)
@@ -369,8 +291,8 @@ func TestServicePoisonMessageDeadLettered(t *testing.T) {
 	if _, sent := readOutbox(t, outbox)["poison"]; sent {
 		t.Error("poison email was sent")
 	}
-	s.signal(syscall.SIGTERM)
-	if code := s.wait(30 * time.Second); code != 0 {
+	s.Signal(syscall.SIGTERM)
+	if code := s.Wait(30 * time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
 	a.waitCount(q, 0)
@@ -398,8 +320,8 @@ func TestServiceSIGTERMFinishesInFlight(t *testing.T) {
 	if got := len(readOutbox(t, outbox)); got != 0 {
 		t.Fatalf("%d emails already sent before SIGTERM, want them in flight", got)
 	}
-	s.signal(syscall.SIGTERM)
-	if code := s.wait(30 * time.Second); code != 0 {
+	s.Signal(syscall.SIGTERM)
+	if code := s.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", code)
 	}
 	checkAll(t, readOutbox(t, outbox), "t", 4, true)
@@ -468,13 +390,13 @@ func TestServiceSurvivesBrokerRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.signal(syscall.SIGTERM)
-	if code := s.wait(30 * time.Second); code != 0 {
+	s.Signal(syscall.SIGTERM)
+	if code := s.Wait(30 * time.Second); code != 0 {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
 	newAdmin(t).waitCount(q, 0)
 	// One outage: a handful of state-change lines, not one per attempt.
-	out := s.output()
+	out := s.Output()
 	if n := strings.Count(out, "rabbitmq connection failed"); n > 1 {
 		t.Errorf("logged %d failed connection attempts, want at most 1 per outage", n)
 	}

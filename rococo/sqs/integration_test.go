@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/rococotest"
 	"github.com/rococo-go/rococo/rococo/transporttest"
 )
 
@@ -26,28 +25,14 @@ import (
 // with go build) as a real process against the SQS-compatible server, and
 // count the summaries it wrote to its output file.
 
-// buildService builds services/report_sqs into the test's temporary
-// directory (the Go build cache makes every build after the first quick).
+// buildService builds services/report_sqs, once the SQS server answers.
 func buildService(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("process-level test skipped in -short mode")
 	}
 	testEndpoint(t)
-	root := filepath.Join("..", "..")
-	goTool, err := exec.LookPath("go")
-	if _, serr := os.Stat(filepath.Join(root, "services", "report_sqs", "processor.go")); err != nil || serr != nil {
-		// Under bazel test there is no go command nor source tree; go test
-		// ./rococo/sqs runs these tests.
-		t.Skip("process-level test needs the go command and the source tree (run it with go test)")
-	}
-	bin := filepath.Join(t.TempDir(), "report_sqs")
-	cmd := exec.Command(goTool, "build", "-o", bin, "./services/report_sqs")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./services/report_sqs: %v\n%s", err, out)
-	}
-	return bin
+	return rococotest.BuildService(t, "./services/report_sqs")
 }
 
 // svcEnv is the environment of one service run.
@@ -110,84 +95,18 @@ func (e svcEnv) environ(t *testing.T, dir string) []string {
 	return append(env, "CONSUME_CONFIG_FILE_PATH="+path)
 }
 
-// service is one running service process.
-type service struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func (s *service) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.Write(p)
-}
-
-func (s *service) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.out.String()
-}
-
-func startService(t *testing.T, bin string, env svcEnv) *service {
+// startService starts the service binary with env, in a temporary
+// directory of its own.
+func startService(t *testing.T, bin string, env svcEnv) *rococotest.Process {
 	t.Helper()
 	dir := t.TempDir()
-	s := &service{t: t, done: make(chan struct{})}
-	s.cmd = exec.Command(bin)
-	s.cmd.Dir = dir
-	s.cmd.Env = env.environ(t, dir)
-	s.cmd.Stdout = s
-	s.cmd.Stderr = s
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start service: %v", err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
+	p := rococotest.StartProcess(t, bin, dir, env.environ(t, dir))
 	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-		if strings.Contains(s.output(), "test-secret-never-logged") {
+		if strings.Contains(p.Output(), "test-secret-never-logged") {
 			t.Error("the service logged AWS_SECRET_ACCESS_KEY")
 		}
-		if t.Failed() {
-			t.Logf("service output:\n%s", s.output())
-		}
 	})
-	return s
-}
-
-// wait waits up to d for the process to exit and returns its exit code.
-func (s *service) wait(d time.Duration) int {
-	s.t.Helper()
-	select {
-	case <-s.done:
-	case <-time.After(d):
-		s.t.Fatalf("service still running after %v", d)
-	}
-	if s.err == nil {
-		return 0
-	}
-	if ee, ok := s.err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	s.t.Fatalf("service: %v", s.err)
-	return -1
-}
-
-func (s *service) signal(sig syscall.Signal) {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatalf("signal %v: %v", sig, err)
-	}
+	return p
 }
 
 // summary is the part of a report summary line the tests read.
@@ -225,7 +144,7 @@ func readOutput(t *testing.T, path string) map[string][]summary {
 
 // waitOutput waits up to d until the output holds at least n distinct
 // reports.
-func waitOutput(t *testing.T, path string, n int, d time.Duration, s *service) map[string][]summary {
+func waitOutput(t *testing.T, path string, n int, d time.Duration, s *rococotest.Process) map[string][]summary {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -235,8 +154,8 @@ func waitOutput(t *testing.T, path string, n int, d time.Duration, s *service) m
 		}
 		if s != nil {
 			select {
-			case <-s.done:
-				t.Fatalf("service exited (%v) with %d of %d reports written", s.err, len(got), n)
+			case <-s.Done():
+				t.Fatalf("service exited (%v) with %d of %d reports written", s.Err(), len(got), n)
 			default:
 			}
 		}
@@ -295,7 +214,7 @@ func TestServiceThousandMessages(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	start := time.Now()
 	s := startService(t, bin, svcEnv{queue: q, output: out, threads: 8, exitWhenFinished: true})
-	if code := s.wait(2 * time.Minute); code != 0 {
+	if code := s.Wait(2 * time.Minute); code != 0 {
 		t.Fatalf("exit status %d, want 0", code)
 	}
 	got := readOutput(t, out)
@@ -323,12 +242,12 @@ func TestServiceSIGKILLRestart(t *testing.T) {
 	for _, killAt := range []int{100, 300} {
 		s := startService(t, bin, env)
 		waitOutput(t, out, killAt, time.Minute, s)
-		s.signal(syscall.SIGKILL)
-		s.wait(10 * time.Second)
+		s.Signal(syscall.SIGKILL)
+		s.Wait(10 * time.Second)
 	}
 	env.exitWhenFinished = true
 	s := startService(t, bin, env)
-	if code := s.wait(2 * time.Minute); code != 0 {
+	if code := s.Wait(2 * time.Minute); code != 0 {
 		t.Fatalf("final run exit status %d, want 0", code)
 	}
 	got := readOutput(t, out)
@@ -368,7 +287,7 @@ func TestServicePoisonMessage(t *testing.T) {
 	if v, _ := queueCounts(t, tr, rococo.DeadLetterQueue(q)); v != "0" {
 		t.Errorf("poison message already dead-lettered when the %d good ones were done; want them to flow meanwhile", n)
 	}
-	if code := s.wait(time.Minute); code != 0 {
+	if code := s.Wait(time.Minute); code != 0 {
 		t.Fatalf("exit status %d, want 0", code)
 	}
 	res, err := tr.client.ReceiveMessage(testCtx(t), &awssqs.ReceiveMessageInput{
@@ -431,10 +350,10 @@ func TestServiceSlowProcessorNotRedelivered(t *testing.T) {
 		t.Errorf("slow report summarised %d times (%+v), want once at attempt 1", len(s), s)
 	}
 	requireEmpty(t, tr, q)
-	first.signal(syscall.SIGTERM)
-	second.signal(syscall.SIGTERM)
-	for _, s := range []*service{first, second} {
-		if code := s.wait(20 * time.Second); code != 0 {
+	first.Signal(syscall.SIGTERM)
+	second.Signal(syscall.SIGTERM)
+	for _, s := range []*rococotest.Process{first, second} {
+		if code := s.Wait(20 * time.Second); code != 0 {
 			t.Errorf("exit status %d after SIGTERM, want 0", code)
 		}
 	}
@@ -463,8 +382,8 @@ func TestServiceSIGTERMDrain(t *testing.T) {
 	if got := readOutput(t, out); len(got) != 0 {
 		t.Fatalf("%d reports already done before SIGTERM; want all in flight", len(got))
 	}
-	s.signal(syscall.SIGTERM)
-	if code := s.wait(30 * time.Second); code != 0 {
+	s.Signal(syscall.SIGTERM)
+	if code := s.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit status %d after SIGTERM, want 0", code)
 	}
 	got := readOutput(t, out)
