@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,11 +130,16 @@ func TestPushThenPullBack(t *testing.T) {
 // is by digest, the tags follow.
 func TestPushByDigestBeforeTags(t *testing.T) {
 	isolateDockerConfig(t)
-	var puts []string
+	var (
+		mu   sync.Mutex // the child manifests are pushed concurrently
+		puts []string
+	)
 	reg := newRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+				mu.Lock()
 				puts = append(puts, r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:])
+				mu.Unlock()
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -143,6 +149,8 @@ func TestPushByDigestBeforeTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := idx.Digest()
+	mu.Lock()
+	defer mu.Unlock()
 	// Two child manifests, then the index by digest, then the tags.
 	if len(puts) != 5 || puts[2] != d.String() || puts[3] != "a" || puts[4] != "b" {
 		t.Errorf("manifest PUTs = %q, want 2 children, %s, a, b", puts, d)
