@@ -1,7 +1,6 @@
 package cron_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/rococo/cron"
 	"github.com/rococo-go/rococo/rococo/cron/crontest"
 	"github.com/rococo-go/rococo/rococo/report"
+	"github.com/rococo-go/rococo/rococo/rococotest"
 )
 
 type noop struct{}
@@ -262,7 +263,7 @@ func TestScheduler_skips_a_run_that_overlaps(t *testing.T) {
 	clock := crontest.NewClock(t0)
 	p := newProc(clock, true)
 	c := &counts{}
-	var logs syncBuffer
+	var logs rococotest.Buffer
 	s, err := cron.New(cron.Spec{Every: time.Minute}, p, cron.Options{Clock: clock, Metrics: c, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +300,7 @@ func TestScheduler_error_and_panic_are_reported_and_schedule_goes_on(t *testing.
 		nil,
 	)
 	c := &counts{}
-	var logs syncBuffer
+	var logs rococotest.Buffer
 	s, err := cron.New(cron.Spec{Every: time.Second}, p, cron.Options{Clock: clock, Metrics: c, Reporter: c, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -594,7 +595,7 @@ func TestNew_rejects_bad_input(t *testing.T) {
 // TestScheduler_real_time runs a 20 ms schedule on the real clock.
 func TestScheduler_real_time(t *testing.T) {
 	runs := make(chan struct{}, 100)
-	p := funcProc(func(context.Context) error { runs <- struct{}{}; return nil })
+	p := rococo.CronProcessorFunc(func(context.Context) error { runs <- struct{}{}; return nil })
 	s, err := cron.New(cron.Spec{Every: 20 * time.Millisecond}, p, cron.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -610,27 +611,6 @@ func TestScheduler_real_time(t *testing.T) {
 	if el := time.Since(began); el < 60*time.Millisecond {
 		t.Errorf("3 runs of a 20ms schedule took %v, want at least 60ms", el)
 	}
-}
-
-type funcProc func(context.Context) error
-
-func (f funcProc) Process(ctx context.Context) error { return f(ctx) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestScheduler_RunOnce(t *testing.T) {

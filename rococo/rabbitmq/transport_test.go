@@ -1,7 +1,6 @@
 package rabbitmq
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/rococotest"
 )
 
 func msg(body string, headers map[string]string) *rococo.Message {
@@ -371,9 +371,8 @@ func TestReconnectAfterConnectionLoss(t *testing.T) {
 	p := newProxy(t)
 	cfg := testConfig()
 	cfg.Port = p.port()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	tr, err := New(cfg, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)))
+	var logs rococotest.Buffer
+	tr, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,9 +418,7 @@ func TestReconnectAfterConnectionLoss(t *testing.T) {
 	if err := receive(t, dels).Ack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logMu.Lock()
 	out := logs.String()
-	logMu.Unlock()
 	if n := strings.Count(out, "rabbitmq connection failed"); n > 1 {
 		t.Errorf("logged %d connection failures during one outage, want at most 1 (no flooding):\n%s", n, out)
 	}
@@ -460,11 +457,10 @@ func TestConcurrentPublish(t *testing.T) {
 func TestBadCredentialsFailFastWithoutPassword(t *testing.T) {
 	rococotestBroker(t)
 	const secret = "not-the-Password-42"
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	var logs rococotest.Buffer
 	cfg := testConfig()
 	cfg.Password = secret
-	tr, err := New(cfg, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)))
+	tr, err := New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,9 +477,7 @@ func TestBadCredentialsFailFastWithoutPassword(t *testing.T) {
 		t.Errorf("Ready() = %v", rerr)
 	}
 	_ = tr.Close()
-	logMu.Lock()
 	out := logs.String()
-	logMu.Unlock()
 	for _, s := range []string{err.Error(), out, fmt.Sprint(cfg), cfg.Redacted()} {
 		if strings.Contains(s, secret) {
 			t.Errorf("password leaked in %q", s)
@@ -555,16 +549,4 @@ func TestStringHeaders(t *testing.T) {
 	if stringHeaders(nil) != nil {
 		t.Error("stringHeaders(nil) != nil")
 	}
-}
-
-// lockedWriter serialises log writes from the transport's goroutines.
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,13 +1,11 @@
 package rococotest
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -48,8 +46,7 @@ func BuildService(t testing.TB, pkg string) string {
 type Process struct {
 	t    testing.TB
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  Buffer
 	done chan struct{}
 	err  error // Wait's error, once done is closed
 }
@@ -63,8 +60,8 @@ func StartProcess(t testing.TB, bin, dir string, env []string) *Process {
 	p.cmd = exec.Command(bin)
 	p.cmd.Dir = dir
 	p.cmd.Env = env
-	p.cmd.Stdout = p
-	p.cmd.Stderr = p
+	p.cmd.Stdout = &p.out
+	p.cmd.Stderr = &p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
@@ -86,20 +83,8 @@ func StartProcess(t testing.TB, bin, dir string, env []string) *Process {
 	return p
 }
 
-// Write appends to the captured output; it lets Process be the command's
-// stdout and stderr.
-func (p *Process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
 // Output returns what the process printed so far.
-func (p *Process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *Process) Output() string { return p.out.String() }
 
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
