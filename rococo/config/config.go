@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -235,7 +236,8 @@ func (c *Config) LogValue() slog.Value {
 // CONSUME_CONFIG_FILE_PATH is resolved against dir.
 //
 // Errors about a value are *Error; a dotenv file that cannot be read or
-// parsed gives an error naming the file. Every error is one line.
+// parsed gives an error naming the file and the line, never the file's
+// values (they may be secrets). Every error is one line.
 func Load(environ []string, dir string) (*Config, error) {
 	env := map[string]string{}
 	if dir != "" {
@@ -270,9 +272,32 @@ func readDotenv(path string, optional bool) (map[string]string, error) {
 	}
 	m, err := godotenv.UnmarshalBytes(b)
 	if err != nil {
-		return nil, fmt.Errorf("parse dotenv file %s: %s", path, oneLine(err.Error()))
+		// The parser's message quotes the file from the bad line on, secrets
+		// included: name the line instead.
+		return nil, fmt.Errorf("parse dotenv file %s: invalid syntax at line %d (want NAME=value, NAME of letters, digits, '_' or '.', quotes closed; the line is not shown, it may hold a secret)", path, badLine(b))
 	}
 	return m, nil
+}
+
+// badLine returns the number of the line at which the dotenv content b
+// stops parsing: the line after the longest run of lines that parses (a
+// quoted value may span lines, so a shorter run can fail where the whole
+// does not).
+func badLine(b []byte) int {
+	n, ok := 0, 0
+	for end := 0; end < len(b); {
+		i := bytes.IndexByte(b[end:], '\n')
+		if i < 0 {
+			end = len(b)
+		} else {
+			end += i + 1
+		}
+		n++
+		if _, err := godotenv.UnmarshalBytes(b[:end]); err == nil {
+			ok = n
+		}
+	}
+	return min(ok+1, max(n, 1))
 }
 
 func oneLine(s string) string {

@@ -430,3 +430,38 @@ func TestSecrets_are_never_printed(t *testing.T) {
 		t.Errorf("output lacks [redacted] or the queue: %s", out)
 	}
 }
+
+// A .env file that does not parse must not have its contents, secrets
+// included, quoted in the error the host prints on stderr.
+func TestLoad_bad_dotenv_file_hides_values(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		wantLine      string
+	}{
+		{"bad name before a secret", "APP_ENV=dev\nMY-SETTING=1\nRABBITMQ_PASSWORD=s3cret-pass\n", "line 2"},
+		{"unterminated quoted secret", "APP_ENV=dev\nRABBITMQ_PASSWORD=\"s3cret-pass\nB=2\n", "line 2"},
+		{"unterminated quoted secret, last line", "ROLLBAR_ACCESS_TOKEN='s3cret-pass", "line 1"},
+		{"bad line after a multi-line value", "KEY=\"a\nb\"\nMY-SETTING=1\nRABBITMQ_PASSWORD=s3cret-pass\n", "line 3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, ".env", tc.content)
+			_, err := config.Load(env(cronEnv, nil), dir)
+			if err == nil {
+				t.Fatal("Load() error = nil, want a parse error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "s3cret") || strings.ContainsAny(msg, "\r\n") ||
+				!strings.Contains(msg, ".env") || !strings.Contains(msg, tc.wantLine) {
+				t.Errorf("Load() error = %q, want one line naming .env and %s, without the file's values", msg, tc.wantLine)
+			}
+		})
+	}
+	// The CONSUME_CONFIG_FILE_PATH file goes through the same parser.
+	dir := t.TempDir()
+	write(t, dir, "consume.env", "EXIT_WHEN_FINISHED=\"s3cret-pass\n")
+	_, err := config.Load(env(sqs, map[string]string{"CONSUME_CONFIG_FILE_PATH": "consume.env"}), dir)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Load() with a bad consume file error = %v, want one without the file's values", err)
+	}
+}

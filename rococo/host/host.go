@@ -282,7 +282,7 @@ func (s *service) work(ctx context.Context, proc any, factory TransportFactory, 
 			MaxRetries:        cfg.MaxRetries,
 			RetryBackoff:      cfg.RetryBackoff,
 			MaxRetryBackoff:   cfg.MaxRetryBackoff,
-			ShutdownTimeout:   cfg.ShutdownTimeout,
+			ShutdownTimeout:   max(cfg.ShutdownTimeout, time.Nanosecond), // SHUTDOWN_TIMEOUT=0: no drain, as for cron (the router reads 0 as 30s)
 			ExitWhenFinished:  cfg.Consume.ExitWhenFinished,
 			WaitTime:          cfg.Consume.ListenInterval,
 			VisibilityTimeout: cfg.Consume.VisibilityTimeout,

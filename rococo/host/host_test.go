@@ -369,3 +369,57 @@ func TestProcess_dotenv_values_reach_the_processor_and_exit_when_finished(t *tes
 		t.Errorf("exit status = %d, want 0 (EXIT_WHEN_FINISHED)", code)
 	}
 }
+
+// BlockingProcessor publishes one message at Init and processes it until its
+// ctx is cancelled.
+type BlockingProcessor struct {
+	once    sync.Once
+	started chan struct{}
+}
+
+func (p *BlockingProcessor) Init(ctx context.Context, rt rococo.Runtime) error {
+	return rt.Publisher.Publish(ctx, "block", &rococo.Message{Body: []byte(`{}`)})
+}
+
+func (p *BlockingProcessor) Process(ctx context.Context, _ *rococo.Message) error {
+	p.once.Do(func() { close(p.started) })
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// SHUTDOWN_TIMEOUT=0 is accepted and means no drain: in-flight messages get
+// their ctx cancelled at once, as a cron run does; not the router's 30s
+// default.
+func TestRun_zero_shutdown_timeout_cancels_messages_at_once(t *testing.T) {
+	p := &BlockingProcessor{started: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		code   int
+		stderr string
+	}
+	res := make(chan result, 1)
+	go func() {
+		code, _, stderr := runIn(t, ctx, t.TempDir(), []string{
+			"MESSAGING_TYPE=RabbitMqConnection", "PROCESSOR_TYPE=BlockingProcessor", "BlockingProcessor_QUEUE_NAME=block",
+			"SHUTDOWN_TIMEOUT=0", "HEALTH_PORT=0",
+		}, testInfo(), p)
+		res <- result{code, stderr}
+	}()
+	select {
+	case <-p.started:
+	case r := <-res:
+		t.Fatalf("service exited with %d before processing:\n%s", r.code, r.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message not processed within 10s")
+	}
+	cancel()
+	select {
+	case r := <-res:
+		if r.code != 0 {
+			t.Errorf("exit status = %d, want 0:\n%s", r.code, r.stderr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SHUTDOWN_TIMEOUT=0: the in-flight message was not cancelled within 5s of the stop")
+	}
+}

@@ -118,9 +118,13 @@ func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publ
 	}
 	// The broker sends basic.return before the basic.ack of the same message
 	// and the library hands it over synchronously, so every return of this
-	// batch is buffered by now.
+	// batch is buffered by now. The library closes pc.returns when the
+	// channel shuts down: a closed channel is no returned message.
 	select {
-	case r := <-pc.returns:
+	case r, returned := <-pc.returns:
+		if !returned {
+			return nil // the batch was confirmed; ok stays false: drop pc
+		}
 		n := 1
 		for len(pc.returns) > 0 {
 			<-pc.returns

@@ -550,3 +550,32 @@ func TestStringHeaders(t *testing.T) {
 		t.Error("stringHeaders(nil) != nil")
 	}
 }
+
+// TestPublishConfirmedWhenReturnsClosed: when a publishing channel shuts down
+// right after the broker confirmed a batch, the library closes the channel's
+// return notifications. A closed notification channel is no returned
+// message: Publish (and so Retry and DeadLetter, which would requeue the
+// original and duplicate it) must report the confirmed batch as sent.
+func TestPublishConfirmedWhenReturnsClosed(t *testing.T) {
+	tr := newTransport(t, testConfig())
+	a := newAdmin(t)
+	q := queueName(t)
+	ctx := ctxTimeout(t, 30*time.Second)
+	if err := tr.Publish(ctx, q, msg(`{"n":1}`, nil)); err != nil {
+		t.Fatalf("Publish() = %v", err)
+	}
+	var pc *pubChannel
+	select {
+	case pc = <-tr.pool:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pooled publishing channel")
+	}
+	closed := make(chan amqp.Return)
+	close(closed) // as the library leaves it once the channel shut down
+	pc.returns = closed
+	tr.pool <- pc
+	if err := tr.Publish(ctx, q, msg(`{"n":2}`, nil)); err != nil {
+		t.Errorf("Publish() of a confirmed message = %v, want nil", err)
+	}
+	a.waitCount(q, 2)
+}

@@ -188,6 +188,12 @@ func (r *Router) Run(ctx context.Context) error {
 		VisibilityTimeout: r.cfg.VisibilityTimeout,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM) before the first connection: nothing was
+			// taken from the queue, so this is a clean stop.
+			r.log.LogAttrs(ctx, slog.LevelInfo, "stopped before consuming", slog.Any("error", err))
+			return nil
+		}
 		return fmt.Errorf("consume queue %q: %w", r.cfg.Queue, err)
 	}
 	// Processors keep running when ctx is cancelled; procCtx ends only at the

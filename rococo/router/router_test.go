@@ -638,3 +638,27 @@ func TestNew_validates(t *testing.T) {
 		t.Errorf("defaults = %+v, want %+v with MaxRetryBackoff raised to RetryBackoff", got, want)
 	}
 }
+
+// waitingTransport is a transport whose broker is unreachable: Consume waits
+// for a connection until ctx ends, as the RabbitMQ transport does.
+type waitingTransport struct{ *rococotest.Transport }
+
+func (waitingTransport) Consume(ctx context.Context, q string, _ rococo.ConsumeOptions) (<-chan rococo.Delivery, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("consume queue %q: wait for connection: %w", q, ctx.Err())
+}
+
+// SIGTERM while the transport still waits for its first connection is a
+// clean stop (the host exits 0), not a failure.
+func TestRouter_stop_before_first_connection_is_clean(t *testing.T) {
+	inner := rococotest.NewTransport()
+	defer inner.Close()
+	r := newRouter(t, waitingTransport{inner}, func(context.Context, *rococo.Message) error { return nil }, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := runAsync(t, ctx, r)
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := wait(); err != nil {
+		t.Errorf("Run() after ctx cancelled while connecting = %v, want nil", err)
+	}
+}
