@@ -107,7 +107,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 	}); err != nil {
 		return nil, err
 	}
-	c.del = newDeleter(t.client, c.url, c.log)
+	c.del = newDeleter(t.client, c.url, c.log, c.pollers)
 
 	t.mu.Lock()
 	if t.closed {

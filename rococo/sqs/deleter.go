@@ -14,9 +14,10 @@ import (
 )
 
 const (
-	// deleteWorkers is how many DeleteMessageBatch requests of one queue may
-	// be in flight at once.
-	deleteWorkers = 4
+	// minDeleteWorkers is how many DeleteMessageBatch requests of one queue
+	// may be in flight at once at least; a consumer with more receive loops
+	// allows one per receive loop (see newDeleter).
+	minDeleteWorkers = 4
 	// deleteLinger is how long a delete waits for company before its batch
 	// is sent with fewer than 10 entries.
 	deleteLinger = 2 * time.Millisecond
@@ -36,22 +37,26 @@ const (
 
 // deleter deletes the messages of one queue in the background, in batches.
 // A delete is queued (Ack returns at once) and sent with DeleteMessageBatch
-// when 10 are pending or deleteLinger after the first one, by one of
-// deleteWorkers workers. Failed requests and failed entries that are not
-// the sender's fault are tried again (deleteAttempts in all); a delete that
-// still fails is logged at error level with the message id: the message is
-// then delivered again after its visibility timeout (at-least-once, never
-// lost, never dropped in silence).
+// when 10 are pending or deleteLinger after the oldest pending one was
+// queued, by one of its workers: one per receive loop of the consumer, at
+// least minDeleteWorkers, so as many deletes may be in flight as a plain
+// loop with as many receivers has, and deletes keep up with receives.
+// Failed requests and failed entries that are not the sender's fault are
+// tried again (deleteAttempts in all); a delete that still fails is logged
+// at error level with the message id: the message is then delivered again
+// after its visibility timeout (at-least-once, never lost, never dropped in
+// silence).
 type deleter struct {
 	client *awssqs.Client
 	url    string
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	pending  []deleteReq
-	inFlight int           // batches being sent
-	changed  chan struct{} // closed and replaced when pending or inFlight shrink
-	stopped  bool
+	mu        sync.Mutex
+	pending   []deleteReq
+	inFlight  int           // batches being sent
+	lingering bool          // a worker waits for a partial batch to fill
+	changed   chan struct{} // closed and replaced when pending or inFlight shrink
+	stopped   bool
 
 	wake chan struct{} // capacity 1: pending is not empty
 	full chan struct{} // capacity 1: a batch is full
@@ -60,10 +65,13 @@ type deleter struct {
 }
 
 type deleteReq struct {
-	receipt, id string // id is the message id, for logs
+	receipt, id string    // id is the message id, for logs
+	at          time.Time // when it was queued
 }
 
-func newDeleter(client *awssqs.Client, url string, log *slog.Logger) *deleter {
+// newDeleter starts a deleter with workers workers (at least
+// minDeleteWorkers).
+func newDeleter(client *awssqs.Client, url string, log *slog.Logger, workers int) *deleter {
 	d := &deleter{
 		client: client, url: url, log: log,
 		changed: make(chan struct{}),
@@ -71,7 +79,7 @@ func newDeleter(client *awssqs.Client, url string, log *slog.Logger) *deleter {
 		full:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
-	for range deleteWorkers {
+	for range max(workers, minDeleteWorkers) {
 		d.done.Go(d.run)
 	}
 	return d
@@ -88,7 +96,7 @@ func (d *deleter) enqueue(ctx context.Context, receipt, id string) error {
 			return ErrClosed
 		}
 		if len(d.pending) < maxPendingDeletes {
-			d.pending = append(d.pending, deleteReq{receipt: receipt, id: id})
+			d.pending = append(d.pending, deleteReq{receipt: receipt, id: id, at: time.Now()})
 			n := len(d.pending)
 			d.mu.Unlock()
 			notify(d.wake)
@@ -114,10 +122,38 @@ func notify(ch chan struct{}) {
 	}
 }
 
+// next returns the batch a worker should send now: maxBatch pending deletes
+// as soon as there are that many, fewer once the oldest has waited
+// deleteLinger. Otherwise it returns how long the oldest still has to wait
+// (0 when nothing is pending or another worker already waits for it); the
+// caller then waits that long and calls next again, with lingering set.
+func (d *deleter) next(now time.Time) ([]deleteReq, time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.pending)
+	if n == 0 {
+		return nil, 0
+	}
+	if n < maxBatch {
+		if wait := d.pending[0].at.Add(deleteLinger).Sub(now); wait > 0 {
+			if d.lingering {
+				return nil, 0 // that worker sends it
+			}
+			d.lingering = true
+			return nil, wait
+		}
+	}
+	return d.takeLocked(), 0
+}
+
 // take removes up to maxBatch pending deletes and counts them in flight.
 func (d *deleter) take() []deleteReq {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.takeLocked()
+}
+
+func (d *deleter) takeLocked() []deleteReq {
 	n := min(len(d.pending), maxBatch)
 	if n == 0 {
 		return nil
@@ -145,41 +181,66 @@ func (d *deleter) broadcastLocked() {
 	d.changed = make(chan struct{})
 }
 
+// run is one worker. It sends batches while there are any to send: a full
+// one at once, a partial one deleteLinger after its oldest delete was
+// queued (one worker at a time waits for that). On stop it sends what is
+// pending and returns.
 func (d *deleter) run() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for {
 		select {
 		case <-d.wake:
-			// Let a batch fill up for deleteLinger unless it is full already.
-			d.mu.Lock()
-			short := len(d.pending) < maxBatch
-			d.mu.Unlock()
-			if short {
-				linger.Reset(deleteLinger)
+		case <-d.stop:
+			d.flush()
+			return
+		}
+		for {
+			select {
+			case <-d.stop: // what is left goes out within closeFlushTimeout
+				d.flush()
+				return
+			default:
+			}
+			batch, wait := d.next(time.Now())
+			if wait > 0 {
+				linger.Reset(wait)
+				stopped := false
 				select {
 				case <-linger.C:
-				case <-d.full:
+				case <-d.full: // may be stale: next checks again
 					linger.Stop()
 				case <-d.stop:
 					linger.Stop()
+					stopped = true
 				}
+				d.mu.Lock()
+				d.lingering = false
+				d.mu.Unlock()
+				if stopped {
+					d.flush()
+					return
+				}
+				continue
 			}
-			if batch := d.take(); batch != nil {
-				ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
-				d.send(ctx, batch)
-				cancel()
-				d.sent()
+			if batch == nil {
+				break
 			}
-		case <-d.stop:
-			ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
-			defer cancel()
-			for batch := d.take(); batch != nil; batch = d.take() {
-				d.send(ctx, batch)
-				d.sent()
-			}
-			return
+			ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
+			d.send(ctx, batch)
+			cancel()
+			d.sent()
 		}
+	}
+}
+
+// flush sends every pending delete, bounded by closeFlushTimeout.
+func (d *deleter) flush() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+	defer cancel()
+	for batch := d.take(); batch != nil; batch = d.take() {
+		d.send(ctx, batch)
+		d.sent()
 	}
 }
 

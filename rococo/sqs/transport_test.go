@@ -523,7 +523,7 @@ func TestDeleteFailureSurfaced(t *testing.T) {
 	}
 	var logs syncBuffer
 	// Deleting from a queue that does not exist fails the whole batch.
-	d := newDeleter(tr.client, u+"-missing", slog.New(slog.NewTextHandler(&logs, nil)))
+	d := newDeleter(tr.client, u+"-missing", slog.New(slog.NewTextHandler(&logs, nil)), minDeleteWorkers)
 	defer d.close()
 	if err := d.enqueue(testCtx(t), "receipt-1", "msg-1"); err != nil {
 		t.Fatalf("enqueue = %v", err)
