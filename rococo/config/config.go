@@ -143,6 +143,9 @@ type SQSConfig struct {
 	// SecretAccessKey is AWS_SECRET_ACCESS_KEY, or AWS_ACCESS_KEY_SECRET as
 	// Python rococo names it.
 	SecretAccessKey Secret
+	// SessionToken is AWS_SESSION_TOKEN, which temporary keys (SSO, an
+	// assumed role, Lambda) come with.
+	SessionToken Secret
 	// Endpoint is AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL ("" = AWS).
 	Endpoint   string
 	NumThreads int // SQS_NUM_THREADS, default 1: messages processed at once
@@ -520,6 +523,7 @@ func (c *Config) parseSQS(r reader) error {
 		secret = r.get("AWS_ACCESS_KEY_SECRET")
 	}
 	c.SQS.SecretAccessKey = Secret(secret)
+	c.SQS.SessionToken = Secret(r.get("AWS_SESSION_TOKEN"))
 	if c.SQS.AccessKeyID != "" && secret == "" {
 		return &Error{Var: "AWS_SECRET_ACCESS_KEY", Accepted: "the secret key of AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY_SECRET), or neither key for the SDK's default credential chain"}
 	}

@@ -183,6 +183,14 @@ func TestLoad_sqs(t *testing.T) {
 	if c.SQS.Endpoint != "https://sqs.local:4566" || c.SQS.SecretAccessKey.Reveal() != "python-secret" {
 		t.Errorf("Load(sqs) endpoint %q secret %q", c.SQS.Endpoint, c.SQS.SecretAccessKey.Reveal())
 	}
+	// Temporary keys come with a session token.
+	c, err = config.Load(env(sqs, map[string]string{"AWS_SESSION_TOKEN": "session-token-value"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.SQS.SessionToken.Reveal(); got != "session-token-value" {
+		t.Errorf("Load(sqs).SQS.SessionToken = %q, want session-token-value", got)
+	}
 	// No keys at all: the SDK's default chain.
 	if _, err := config.Load(env(sqs, map[string]string{"AWS_ACCESS_KEY_ID": "<unset>", "AWS_SECRET_ACCESS_KEY": "<unset>", "AWS_REGION": "<unset>"}), ""); err != nil {
 		t.Errorf("Load(sqs without keys) error = %v", err)

@@ -25,6 +25,7 @@ func ConfigFrom(cfg *config.Config) Config {
 		Region:          cfg.SQS.Region,
 		AccessKeyID:     cfg.SQS.AccessKeyID,
 		SecretAccessKey: cfg.SQS.SecretAccessKey.Reveal(),
+		SessionToken:    cfg.SQS.SessionToken.Reveal(),
 		Endpoint:        cfg.SQS.Endpoint,
 	}
 }

@@ -25,6 +25,8 @@ func TestConfigFrom(t *testing.T) {
 			Config{Region: "eu-west-1", AccessKeyID: "AKIA1", SecretAccessKey: "s1", Endpoint: "http://127.0.0.1:4566"}},
 		{"python's AWS_ACCESS_KEY_SECRET and the generic endpoint", []string{"AWS_REGION=us-east-2", "AWS_ACCESS_KEY_ID=AKIA2", "AWS_ACCESS_KEY_SECRET=s2", "AWS_ENDPOINT_URL=http://127.0.0.1:9324"},
 			Config{Region: "us-east-2", AccessKeyID: "AKIA2", SecretAccessKey: "s2", Endpoint: "http://127.0.0.1:9324"}},
+		{"temporary keys with a session token", []string{"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=ASIA3", "AWS_SECRET_ACCESS_KEY=s3", "AWS_SESSION_TOKEN=tok3"},
+			Config{Region: "eu-west-1", AccessKeyID: "ASIA3", SecretAccessKey: "s3", SessionToken: "tok3"}},
 		{"default chain", []string{"AWS_REGION=ap-south-1"}, Config{Region: "ap-south-1"}},
 	}
 	for _, tc := range tests {

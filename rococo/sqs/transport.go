@@ -57,6 +57,9 @@ type Config struct {
 	// is never logged.
 	AccessKeyID     string
 	SecretAccessKey string
+	// SessionToken goes with temporary static keys (AWS_SESSION_TOKEN); it is
+	// never logged.
+	SessionToken string
 	// Endpoint overrides the SQS endpoint (AWS_ENDPOINT_URL_SQS, else
 	// AWS_ENDPOINT_URL), for example "http://127.0.0.1:4566" for a local
 	// server. Empty means the region's AWS endpoint.
@@ -117,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Transport, error) 
 	}
 	if cfg.AccessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
+			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
