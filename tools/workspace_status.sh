@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bazel workspace status for stamped builds (bazel build --config=release, i.e. --stamp):
+# Bazel workspace status (.bazelrc runs it on every build; read only with --stamp or --config=release):
 # rococo_service puts STABLE_GIT_COMMIT into the binary (common/version.Commit, printed in the
 # banner) and into the image label org.opencontainers.image.revision; the image's created time
 # comes from Bazel's own BUILD_TIMESTAMP. Without --stamp none of this is read and images keep
