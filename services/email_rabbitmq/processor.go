@@ -4,9 +4,9 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/rococo-go/rococo/common"
+	"github.com/rococo-go/rococo/common/appconfig"
 	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/services/email_rabbitmq/lib"
 )
@@ -20,7 +20,7 @@ type EmailServiceProcessor struct {
 
 // Init builds the mailer from the service's environment.
 func (p *EmailServiceProcessor) Init(_ context.Context, rt rococo.Runtime) error {
-	m, closeFn, err := lib.NewMailerFromEnv(os.Getenv, rt.Logger)
+	m, closeFn, err := lib.NewMailerFromEnv(appconfig.FromOS(), rt.Logger)
 	if err != nil {
 		return err
 	}

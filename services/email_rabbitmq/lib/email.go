@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rococo-go/rococo/common/appconfig"
 	"github.com/rococo-go/rococo/rococo"
 )
 
@@ -136,21 +137,18 @@ const (
 	EnvFailDomain = "EMAIL_FAIL_DOMAIN"
 )
 
-// NewMailerFromEnv builds a Mailer from getenv (os.Getenv in the service):
+// NewMailerFromEnv builds a Mailer from the service's environment:
 // EMAIL_OUTBOX_FILE (append sent emails to this file; unset logs them),
-// EMAIL_SEND_DELAY (a Go duration, default 0) and EMAIL_FAIL_DOMAIN. The
+// EMAIL_SEND_DELAY (a duration, default 0) and EMAIL_FAIL_DOMAIN. The
 // returned close function releases the outbox.
-func NewMailerFromEnv(getenv func(string) string, log *slog.Logger) (*Mailer, func() error, error) {
-	m := &Mailer{FailDomain: getenv(EnvFailDomain)}
-	if v := getenv(EnvSendDelay); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return nil, nil, fmt.Errorf("invalid %s=%q: want a Go duration such as 50ms", EnvSendDelay, v)
-		}
-		m.Delay = d
+func NewMailerFromEnv(env appconfig.Env, log *slog.Logger) (*Mailer, func() error, error) {
+	delay, err := env.Duration(EnvSendDelay, 0)
+	if err != nil {
+		return nil, nil, err
 	}
+	m := &Mailer{FailDomain: env.String(EnvFailDomain, ""), Delay: delay}
 	closeFn := func() error { return nil }
-	if path := getenv(EnvOutboxFile); path != "" {
+	if path := env.String(EnvOutboxFile, ""); path != "" {
 		o, err := OpenFileOutbox(path)
 		if err != nil {
 			return nil, nil, err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rococo-go/rococo/common/appconfig"
 	"github.com/rococo-go/rococo/rococo"
 )
 
@@ -148,7 +149,7 @@ func TestNewMailerFromEnv(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, closeFn, err := NewMailerFromEnv(func(k string) string { return tc.env[k] }, nil)
+			m, closeFn, err := NewMailerFromEnv(appconfig.FromMap(tc.env), nil)
 			if (err == nil) != tc.ok {
 				t.Fatalf("NewMailerFromEnv() error = %v, want ok=%v", err, tc.ok)
 			}
