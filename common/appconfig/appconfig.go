@@ -13,8 +13,8 @@
 package appconfig
 
 import (
+	"math"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,8 +78,8 @@ func (e Env) Int(key string, def int) (int, error) {
 	if v == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
+	n, ok := config.ParseInt(v, math.MinInt, math.MaxInt)
+	if !ok {
 		return 0, &config.Error{Var: key, Value: v, Accepted: "a whole number"}
 	}
 	return n, nil
@@ -92,13 +92,11 @@ func (e Env) Bool(key string, def bool) (bool, error) {
 	if v == "" {
 		return def, nil
 	}
-	switch strings.ToLower(v) {
-	case "1", "true", "yes", "on":
-		return true, nil
-	case "0", "false", "no", "off":
-		return false, nil
+	b, ok := config.ParseBool(v)
+	if !ok {
+		return false, &config.Error{Var: key, Value: v, Accepted: config.WantBool}
 	}
-	return false, &config.Error{Var: key, Value: v, Accepted: "true or false (or 1/0, yes/no, on/off)"}
+	return b, nil
 }
 
 // Duration returns key's value as a Go duration ("90s", "1h30m") or a
@@ -109,12 +107,9 @@ func (e Env) Duration(key string, def time.Duration) (time.Duration, error) {
 	if v == "" {
 		return def, nil
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f < float64(1<<63-1)/float64(time.Second) {
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, &config.Error{Var: key, Value: v, Accepted: "a duration such as 90s or 1h30m, or a number of seconds"}
+	d, ok := config.ParseDuration(v)
+	if !ok {
+		return 0, &config.Error{Var: key, Value: v, Accepted: config.WantDuration}
 	}
 	return d, nil
 }

@@ -309,10 +309,8 @@ func oneLine(s string) string {
 
 // Accepted-value texts shared by several variables.
 const (
-	wantPort     = "a port number 1-65535"
-	wantThreads  = "a whole number of messages processed at once, 1-1024"
-	wantDuration = "a duration such as 30s, 1m30s or a number of seconds such as 30"
-	wantBool     = "true or false (or 1/0, yes/no, on/off)"
+	wantPort    = "a port number 1-65535"
+	wantThreads = "a whole number of messages processed at once, 1-1024"
 )
 
 var logLevels = []string{"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
@@ -335,7 +333,7 @@ func (r reader) int(name string, def, min, max int, want string) (int, error) {
 	if v == "" {
 		return def, nil
 	}
-	n, ok := parseInt(v, min, max)
+	n, ok := ParseInt(v, min, max)
 	if !ok {
 		return 0, &Error{Var: name, Value: v, Accepted: want}
 	}
@@ -347,9 +345,9 @@ func (r reader) duration(name string, def time.Duration, positive bool) (time.Du
 	if v == "" {
 		return def, nil
 	}
-	d, ok := parseDuration(v)
+	d, ok := ParseDuration(v)
 	if !ok || (positive && d <= 0) {
-		want := wantDuration
+		want := WantDuration
 		if positive {
 			want = "a positive " + strings.TrimPrefix(want, "a ")
 		}
@@ -363,9 +361,9 @@ func (r reader) bool(name string) (bool, error) {
 	if v == "" {
 		return false, nil
 	}
-	b, ok := parseBool(v)
+	b, ok := ParseBool(v)
 	if !ok {
-		return false, &Error{Var: name, Value: v, Accepted: wantBool}
+		return false, &Error{Var: name, Value: v, Accepted: WantBool}
 	}
 	return b, nil
 }
@@ -438,7 +436,7 @@ func parse(env map[string]string, dir string) (*Config, error) {
 	}
 	if v := r.get("HEALTH_ADDR"); v != "" {
 		host, port, err := net.SplitHostPort(v)
-		_, portOK := parseInt(port, 0, 65535)
+		_, portOK := ParseInt(port, 0, 65535)
 		if err != nil || !portOK || (host != "" && net.ParseIP(host) == nil && !validHost(host)) {
 			return nil, &Error{Var: "HEALTH_ADDR", Value: v, Accepted: "a listen address host:port such as 127.0.0.1:8080 or :8080 (overrides HEALTH_PORT)"}
 		}

@@ -8,15 +8,23 @@ import (
 	"time"
 )
 
-// The parsers below are shared by every variable; each returns ok=false for
-// a value it does not accept and never panics.
+// The parsers below are shared by every variable, and exported for the
+// settings a service reads itself (common/appconfig), so both accept the
+// same values. Each returns ok=false for a value it does not accept and
+// never panics.
+
+// What ParseDuration and ParseBool accept, as an Error's Accepted text.
+const (
+	WantDuration = "a duration such as 30s, 1m30s or a number of seconds such as 30"
+	WantBool     = "true or false (or 1/0, yes/no, on/off)"
+)
 
 var secondsRE = regexp.MustCompile(`^(\d+(\.\d*)?|\.\d+)$`)
 
-// parseDuration accepts a Go duration ("1.5s", "5m", "1h30m") or a plain
+// ParseDuration accepts a Go duration ("1.5s", "5m", "1h30m") or a plain
 // number of seconds ("30", "0.5"), as Python's settings give seconds. The
 // result is at least 0.
-func parseDuration(s string) (time.Duration, bool) {
+func ParseDuration(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if secondsRE.MatchString(s) {
 		f, err := strconv.ParseFloat(s, 64)
@@ -32,8 +40,8 @@ func parseDuration(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// parseInt accepts a decimal integer in [min, max].
-func parseInt(s string, min, max int) (int, bool) {
+// ParseInt accepts a decimal integer in [min, max].
+func ParseInt(s string, min, max int) (int, bool) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < min || n > max {
 		return 0, false
@@ -41,8 +49,8 @@ func parseInt(s string, min, max int) (int, bool) {
 	return n, true
 }
 
-// parseBool accepts true/false, 1/0, yes/no and on/off, in any case.
-func parseBool(s string) (value, ok bool) {
+// ParseBool accepts true/false, 1/0, yes/no and on/off, in any case.
+func ParseBool(s string) (value, ok bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "1", "true", "yes", "on":
 		return true, true
