@@ -2,17 +2,15 @@ package lib
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rococo-go/rococo/common/appconfig"
+	"github.com/rococo-go/rococo/common/jsonl"
 	"github.com/rococo-go/rococo/rococo"
 )
 
@@ -49,17 +47,14 @@ type Outbox interface {
 	Deliver(ctx context.Context, s Sent) error
 }
 
-// FileOutbox appends one JSON line per email to a file (one write per
-// line, O_APPEND, so concurrent lines never interleave).
-type FileOutbox struct {
-	mu sync.Mutex
-	f  *os.File
-}
+// FileOutbox appends one JSON line per email to a file (common/jsonl:
+// concurrent lines never interleave).
+type FileOutbox struct{ f *jsonl.File }
 
 // OpenFileOutbox opens (creating it when missing) the file at path for
 // appending.
 func OpenFileOutbox(path string) (*FileOutbox, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := jsonl.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open outbox: %w", err)
 	}
@@ -68,14 +63,7 @@ func OpenFileOutbox(path string) (*FileOutbox, error) {
 
 // Deliver appends s as one JSON line.
 func (o *FileOutbox) Deliver(_ context.Context, s Sent) error {
-	line, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode email %q: %w", s.ID, err)
-	}
-	line = append(line, '\n')
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, err := o.f.Write(line); err != nil {
+	if err := o.f.Append(s); err != nil {
 		return fmt.Errorf("write email %q to outbox: %w", s.ID, err)
 	}
 	return nil

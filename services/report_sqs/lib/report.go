@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rococo-go/rococo/common/appconfig"
+	"github.com/rococo-go/rococo/common/jsonl"
 	"github.com/rococo-go/rococo/rococo"
 )
 
@@ -86,17 +85,14 @@ type Sink interface {
 	Deliver(ctx context.Context, s Summary) error
 }
 
-// FileSink appends one JSON line per summary to a file (one write per line,
-// O_APPEND, so concurrent lines never interleave).
-type FileSink struct {
-	mu sync.Mutex
-	f  *os.File
-}
+// FileSink appends one JSON line per summary to a file (common/jsonl:
+// concurrent lines never interleave).
+type FileSink struct{ f *jsonl.File }
 
 // OpenFileSink opens (creating it when missing) the file at path for
 // appending.
 func OpenFileSink(path string) (*FileSink, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := jsonl.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open report output: %w", err)
 	}
@@ -105,14 +101,7 @@ func OpenFileSink(path string) (*FileSink, error) {
 
 // Deliver appends s as one JSON line.
 func (o *FileSink) Deliver(_ context.Context, s Summary) error {
-	line, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("encode report %q: %w", s.ReportID, err)
-	}
-	line = append(line, '\n')
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, err := o.f.Write(line); err != nil {
+	if err := o.f.Append(s); err != nil {
 		return fmt.Errorf("write report %q: %w", s.ReportID, err)
 	}
 	return nil
