@@ -29,13 +29,14 @@ func Info() host.Info {
 	}
 }
 
-// transports maps each MESSAGING_TYPE to the transport built for it. Add a
-// line per transport package ("RabbitMqConnection": rabbitmq.FromConfig,
-// "SqsConnection": sqs.FromConfig); a MESSAGING_TYPE missing here stops the
-// service with exit status 2 and a message listing the ones present.
+// transports maps each MESSAGING_TYPE to the transport package that reads
+// its variables and builds it. A new transport adds one line here and
+// touches nothing else outside its own package; a MESSAGING_TYPE missing
+// here stops the service with exit status 2 and a message listing the ones
+// present.
 func transports() map[string]host.TransportFactory {
 	return map[string]host.TransportFactory{
-		"RabbitMqConnection": rabbitmq.FromConfig,
-		"SqsConnection":      sqs.FromConfig,
+		rabbitmq.MessagingType: rabbitmq.FromEnv,
+		sqs.MessagingType:      sqs.FromEnv,
 	}
 }

@@ -18,13 +18,21 @@ type Message struct {
 	// Headers are the AMQP headers or SQS message attributes with string
 	// values. Keys starting with "x-rococo-" are set by the runtime.
 	Headers map[string]string
-	// Attempt is the delivery attempt, starting at 1. It counts the
-	// runtime's own retries (and, on SQS, every receive).
+	// Attempt is the processing attempt, starting at 1, the same on every
+	// transport: it is one higher after each failed attempt (Retry), and
+	// after a delivery that was never settled because its consumer died
+	// while processing it (a crash), where the transport can tell; it does
+	// not change when the runtime hands a message back unprocessed
+	// (Release: shutdown, a retry or dead-letter queue that could not be
+	// reached). A message whose Attempt reaches MAX_RETRIES and fails is
+	// dead-lettered.
 	Attempt int
-	// Redelivered reports that the broker may have delivered this message
-	// before without it being acknowledged, for example because a previous
-	// consumer died while processing it. Processors that are not idempotent
-	// can check it.
+	// Redelivered reports that this message may have been processed before,
+	// in part or in full, without being settled: a previous consumer died
+	// or lost its connection while it held the message (or, on SQS, its
+	// visibility timeout ran out). It is false for a message that comes
+	// back after Retry or Release. Processors that are not idempotent can
+	// check it.
 	Redelivered bool
 	// Queue is the queue the message was consumed from.
 	Queue string

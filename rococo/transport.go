@@ -2,6 +2,7 @@ package rococo
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -50,25 +51,29 @@ type Publisher interface {
 	Publish(ctx context.Context, queue string, msgs ...*Message) error
 }
 
-// ConsumeOptions tune Transport.Consume.
+// ConsumeOptions tune Transport.Consume. They hold only what every
+// transport understands; a transport's own settings (SQS long polling,
+// visibility timeout) are part of its configuration.
 type ConsumeOptions struct {
 	// Prefetch is the most deliveries unsettled at once (the AMQP prefetch
-	// count; on SQS the receive batch size is capped by it). The host sets it
-	// to the processor concurrency. Values below 1 mean 1.
+	// count; on SQS the most messages handed out and not settled). The host
+	// sets it to the processor concurrency. Values below 1 mean 1.
 	Prefetch int
 	// ExitWhenFinished closes the delivery channel once the queue is empty
 	// and nothing is in flight (EXIT_WHEN_FINISHED=1).
 	ExitWhenFinished bool
-	// WaitTime is how long one receive may wait for a message (SQS long
-	// polling, LISTEN_INTERVAL). Zero means the transport's default.
-	WaitTime time.Duration
-	// VisibilityTimeout is the SQS visibility timeout (VISIBILITY_TIMEOUT).
-	// Zero means the queue's own setting.
-	VisibilityTimeout time.Duration
 }
 
 // Delivery is a message handed out by Transport.Consume, to be settled
-// exactly once by one of Ack, Retry or DeadLetter.
+// exactly once by one of Ack, Retry, Release or DeadLetter. Settling is
+// the transport's promise that nothing is lost: a message is removed from
+// its queue only by Ack, and by DeadLetter once its copy is in the
+// dead-letter queue; whenever a settlement fails, the message stays with
+// the broker and comes back (at-least-once). Settlement methods are safe
+// to call from any goroutine; a second settlement of the same delivery
+// fails and changes nothing.
+//
+// Every method bounds its own network calls; ctx may end them sooner.
 type Delivery interface {
 	// Message returns the message. It is the same value on every call.
 	Message() *Message
@@ -76,12 +81,38 @@ type Delivery interface {
 	// processed successfully.
 	Ack(ctx context.Context) error
 	// Retry settles a failed attempt: the message comes back to the queue
-	// after delay with Attempt increased, without blocking other deliveries.
-	// cause is the failure, recorded where the transport can.
+	// after delay with Attempt one higher, without blocking other
+	// deliveries and whatever else waits for its own delay (a short delay
+	// is not held up by a long one). cause is the failure, recorded where
+	// the transport can (HeaderError).
 	Retry(ctx context.Context, delay time.Duration, cause error) error
+	// Release hands the message back unprocessed: it is delivered again
+	// after delay (0: as soon as possible) with the same Attempt, and
+	// Redelivered reports nothing about it. The runtime releases a message
+	// whose processing was cancelled by shutdown, and one whose Retry or
+	// DeadLetter could not move it (with a backoff, so that a broken retry
+	// or dead-letter queue never makes a message loop hot).
+	Release(ctx context.Context, delay time.Duration) error
 	// DeadLetter moves the message to the queue's dead-letter queue with
 	// HeaderError, HeaderAttempt and HeaderOriginalQueue set, then removes
 	// it from its queue. It must never lose the message: when the move
-	// fails, the message stays in (or returns to) its queue.
+	// fails, the message stays in (or returns to) its queue, and the error
+	// says so.
 	DeadLetter(ctx context.Context, cause error) error
+}
+
+// TransportConfig is a transport's validated configuration, made by the
+// transport package from the service's environment before anything
+// connects (rabbitmq.FromEnv, sqs.FromEnv). The host logs it at start
+// (LogValue must leave secrets out), runs Concurrency processors at once and
+// opens the transport once the configuration of the whole service is
+// known to be valid.
+type TransportConfig interface {
+	slog.LogValuer
+	// Concurrency is the number of messages processed at once, from the
+	// transport's own variable (RABBITMQ_NUM_THREADS, SQS_NUM_THREADS).
+	Concurrency() int
+	// Open returns the transport. It may connect lazily (on the first
+	// Consume or Publish); ctx bounds what Open itself does.
+	Open(ctx context.Context, log *slog.Logger) (Transport, error)
 }

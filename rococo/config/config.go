@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,9 +86,9 @@ type Config struct {
 	// and crontab expressions.
 	Location *time.Location
 
-	RabbitMQ RabbitMQConfig
-	SQS      SQSConfig
-	Consume  ConsumeConfig
+	// Consume holds the core setting of the CONSUME_CONFIG_FILE_PATH file;
+	// ConsumeFile reads the rest (a transport's own, such as LISTEN_INTERVAL).
+	Consume ConsumeConfig
 	// Cron is the schedule (EXECUTION_TYPE=CRON only).
 	Cron cron.Spec
 
@@ -100,7 +99,11 @@ type Config struct {
 	env *environment
 }
 
-type environment struct{ m map[string]string }
+type environment struct {
+	m           map[string]string
+	consume     map[string]string // the CONSUME_CONFIG_FILE_PATH file, nil without one
+	consumePath string
+}
 
 // Lookup returns the value of key in the merged environment (.env, then
 // .env.local, then the process environment), so processors can read their
@@ -126,54 +129,41 @@ func (c *Config) Environ() []string {
 	return out
 }
 
-// RabbitMQConfig is the RabbitMQ connection (MESSAGING_TYPE=RabbitMqConnection).
-type RabbitMQConfig struct {
-	Host        string // RABBITMQ_HOST, default localhost
-	Port        int    // RABBITMQ_PORT, default 5672
-	User        string // RABBITMQ_USER, default guest
-	Password    Secret // RABBITMQ_PASSWORD, default guest
-	VirtualHost string // RABBITMQ_VIRTUAL_HOST, default "/"
-	NumThreads  int    // RABBITMQ_NUM_THREADS, default 1: messages processed at once
+// Env returns the merged environment (.env, then .env.local, then the
+// process environment) as an Env, from which transports read their own
+// variables and processors their settings.
+func (c *Config) Env() Env {
+	if c.env == nil {
+		return Env{}
+	}
+	return EnvMap(c.env.m)
 }
 
-// SQSConfig is the SQS connection (MESSAGING_TYPE=SqsConnection).
-type SQSConfig struct {
-	Region      string // AWS_REGION (else the SDK's default chain)
-	AccessKeyID string // AWS_ACCESS_KEY_ID (else the SDK's default chain)
-	// SecretAccessKey is AWS_SECRET_ACCESS_KEY, or AWS_ACCESS_KEY_SECRET as
-	// Python rococo names it.
-	SecretAccessKey Secret
-	// SessionToken is AWS_SESSION_TOKEN, which temporary keys (SSO, an
-	// assumed role, Lambda) come with.
-	SessionToken Secret
-	// Endpoint is AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL ("" = AWS).
-	Endpoint   string
-	NumThreads int // SQS_NUM_THREADS, default 1: messages processed at once
+// QueueError returns the error for a queue name (QueueName) that a
+// transport's broker does not accept, naming <PROCESSOR_TYPE>_QUEUE_NAME.
+func (c *Config) QueueError(accepted string) *Error {
+	return &Error{Var: c.ProcessorType + "_QUEUE_NAME", Value: c.QueueName, Accepted: accepted + " (QUEUE_NAME_PREFIX included)"}
 }
 
-// ConsumeConfig comes from the dotenv file named by CONSUME_CONFIG_FILE_PATH.
+// ConsumeFile returns the variables of the CONSUME_CONFIG_FILE_PATH file
+// (none when it is unset); errors from it name the file. The core reads
+// EXIT_WHEN_FINISHED from it, transports their own settings (SQS:
+// LISTEN_INTERVAL, VISIBILITY_TIMEOUT).
+func (c *Config) ConsumeFile() Env {
+	if c.env == nil || c.env.consume == nil {
+		return Env{}
+	}
+	e := EnvMap(c.env.consume)
+	e.in = c.env.consumePath
+	return e
+}
+
+// ConsumeConfig is the core part of the dotenv file named by
+// CONSUME_CONFIG_FILE_PATH.
 type ConsumeConfig struct {
 	// ExitWhenFinished (EXIT_WHEN_FINISHED=1) stops the service once the
 	// queue is empty and nothing is in flight.
 	ExitWhenFinished bool
-	// ListenInterval (LISTEN_INTERVAL, seconds or a Go duration, default
-	// 20s) is the SQS long-polling wait, 0 to 20 s.
-	ListenInterval time.Duration
-	// VisibilityTimeout (VISIBILITY_TIMEOUT, seconds or a Go duration) is
-	// the SQS visibility timeout; 0 means the queue's own.
-	VisibilityTimeout time.Duration
-}
-
-// Concurrency returns the number of messages processed at once:
-// RABBITMQ_NUM_THREADS or SQS_NUM_THREADS, per MessagingType (1 otherwise).
-func (c *Config) Concurrency() int {
-	switch c.MessagingType {
-	case RabbitMQ:
-		return c.RabbitMQ.NumThreads
-	case SQS:
-		return c.SQS.NumThreads
-	}
-	return 1
 }
 
 // Level returns the slog level: LOGLEVEL when set, else DEBUG unless
@@ -217,17 +207,10 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	}
 	if c.MessagingType != "" {
-		attrs = append(attrs, slog.String("messaging_type", c.MessagingType), slog.Int("concurrency", c.Concurrency()))
+		attrs = append(attrs, slog.String("messaging_type", c.MessagingType))
 	}
 	if c.QueueName != "" {
 		attrs = append(attrs, slog.String("queue", c.QueueName), slog.Int("max_retries", c.MaxRetries))
-	}
-	switch c.MessagingType {
-	case RabbitMQ:
-		attrs = append(attrs, slog.String("rabbitmq_host", c.RabbitMQ.Host), slog.Int("rabbitmq_port", c.RabbitMQ.Port),
-			slog.String("rabbitmq_user", c.RabbitMQ.User), slog.String("rabbitmq_virtual_host", c.RabbitMQ.VirtualHost))
-	case SQS:
-		attrs = append(attrs, slog.String("aws_region", c.SQS.Region), slog.String("sqs_endpoint", c.SQS.Endpoint))
 	}
 	attrs = append(attrs, slog.Bool("rollbar", c.RollbarToken != ""))
 	return slog.GroupValue(attrs...)
@@ -303,78 +286,19 @@ func badLine(b []byte) int {
 	return min(ok+1, max(n, 1))
 }
 
+var logLevels = []string{"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
+
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// Accepted-value texts shared by several variables.
-const (
-	wantPort    = "a port number 1-65535"
-	wantThreads = "a whole number of messages processed at once, 1-1024"
-)
-
-var logLevels = []string{"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
-
-// reader looks variables up in the merged environment.
-type reader struct{ env map[string]string }
-
-// get returns the value of name; empty counts as unset.
-func (r reader) get(name string) string { return r.env[name] }
-
-func (r reader) str(name, def string) string {
-	if v := r.get(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func (r reader) int(name string, def, min, max int, want string) (int, error) {
-	v := r.get(name)
-	if v == "" {
-		return def, nil
-	}
-	n, ok := ParseInt(v, min, max)
-	if !ok {
-		return 0, &Error{Var: name, Value: v, Accepted: want}
-	}
-	return n, nil
-}
-
-func (r reader) duration(name string, def time.Duration, positive bool) (time.Duration, error) {
-	v := r.get(name)
-	if v == "" {
-		return def, nil
-	}
-	d, ok := ParseDuration(v)
-	if !ok || (positive && d <= 0) {
-		want := WantDuration
-		if positive {
-			want = "a positive " + strings.TrimPrefix(want, "a ")
-		}
-		return 0, &Error{Var: name, Value: v, Accepted: want}
-	}
-	return d, nil
-}
-
-func (r reader) bool(name string) (bool, error) {
-	v := r.get(name)
-	if v == "" {
-		return false, nil
-	}
-	b, ok := ParseBool(v)
-	if !ok {
-		return false, &Error{Var: name, Value: v, Accepted: WantBool}
-	}
-	return b, nil
-}
-
-func parse(env map[string]string, dir string) (*Config, error) {
-	r := reader{env: env}
-	c := &Config{env: &environment{m: env}}
+func parse(m map[string]string, dir string) (*Config, error) {
+	r := EnvMap(m)
+	c := &Config{env: &environment{m: m}}
 	var err error
 
 	// Execution.
-	switch v := r.get("EXECUTION_TYPE"); v {
+	switch v := r.Get("EXECUTION_TYPE"); v {
 	case "":
 		c.ExecutionType = Messaging
 	case Messaging, Cron:
@@ -382,104 +306,91 @@ func parse(env map[string]string, dir string) (*Config, error) {
 	default:
 		// Stricter than Python, which treats anything but CRON as
 		// MESSAGING: a typo such as "cron" must not start a consumer.
-		return nil, &Error{Var: "EXECUTION_TYPE", Value: v, Accepted: "MESSAGING or CRON (upper case; unset means MESSAGING)"}
+		return nil, r.Error("EXECUTION_TYPE", "MESSAGING or CRON (upper case; unset means MESSAGING)")
 	}
-	switch v := r.get("MESSAGING_TYPE"); v {
-	case "":
-		if c.ExecutionType == Messaging {
-			return nil, &Error{Var: "MESSAGING_TYPE", Accepted: "RabbitMqConnection or SqsConnection (required when EXECUTION_TYPE is MESSAGING)"}
-		}
-	case RabbitMQ, SQS:
-		c.MessagingType = v
+	// MESSAGING_TYPE names a transport; which ones exist is known to the
+	// host (the transports linked into the binary), which checks it.
+	switch v := r.Get("MESSAGING_TYPE"); {
+	case v == "" && c.ExecutionType == Messaging:
+		return nil, r.Error("MESSAGING_TYPE", "RabbitMqConnection or SqsConnection (required when EXECUTION_TYPE is MESSAGING)")
+	case v != "" && !validName(v):
+		return nil, r.Error("MESSAGING_TYPE", "RabbitMqConnection or SqsConnection")
 	default:
-		return nil, &Error{Var: "MESSAGING_TYPE", Value: v, Accepted: "RabbitMqConnection or SqsConnection"}
+		c.MessagingType = v
 	}
-	c.ProcessorType = r.get("PROCESSOR_TYPE")
+	c.ProcessorType = r.Get("PROCESSOR_TYPE")
 	if c.ProcessorType == "" {
-		return nil, &Error{Var: "PROCESSOR_TYPE", Accepted: "the type name of one of the service's processors"}
+		return nil, r.Error("PROCESSOR_TYPE", "the type name of one of the service's processors")
 	}
 	if !validName(c.ProcessorType) {
-		return nil, &Error{Var: "PROCESSOR_TYPE", Value: c.ProcessorType, Accepted: "a Go type name (letters, digits and _)"}
+		return nil, r.Error("PROCESSOR_TYPE", "a Go type name (letters, digits and _)")
 	}
-	c.ProcessorModule = r.get("PROCESSOR_MODULE")
-	c.QueueNamePrefix = r.get("QUEUE_NAME_PREFIX")
+	c.ProcessorModule = r.Get("PROCESSOR_MODULE")
+	c.QueueNamePrefix = r.Get("QUEUE_NAME_PREFIX")
+	// Each transport checks the name against its broker's rules.
 	queueVar := c.ProcessorType + "_QUEUE_NAME"
-	if q := r.get(queueVar); q != "" {
+	if q := r.Get(queueVar); q != "" {
 		c.QueueName = c.QueueNamePrefix + q
 	} else if c.ExecutionType == Messaging {
-		return nil, &Error{Var: queueVar, Accepted: "the name of the queue to consume (required when EXECUTION_TYPE is MESSAGING; QUEUE_NAME_PREFIX is prepended)"}
-	}
-	if c.QueueName != "" && !validQueue(c.QueueName) {
-		return nil, &Error{Var: queueVar, Value: r.get(queueVar), Accepted: "a queue name (with QUEUE_NAME_PREFIX) of 1-80 letters, digits, '-', '_', '.' or ':'"}
+		return nil, r.Error(queueVar, "the name of the queue to consume (required when EXECUTION_TYPE is MESSAGING; QUEUE_NAME_PREFIX is prepended)")
 	}
 
 	// Message handling.
-	if c.MaxRetries, err = r.int("MAX_RETRIES", 5, 1, 1000, "a whole number of attempts 1-1000"); err != nil {
+	if c.MaxRetries, err = r.IntRange("MAX_RETRIES", 5, 1, 1000, "a whole number of attempts 1-1000"); err != nil {
 		return nil, err
 	}
-	if c.RetryBackoff, err = r.duration("RETRY_BACKOFF", time.Second, true); err != nil {
+	if c.RetryBackoff, err = r.PositiveDuration("RETRY_BACKOFF", time.Second); err != nil {
 		return nil, err
 	}
-	if c.MaxRetryBackoff, err = r.duration("RETRY_BACKOFF_MAX", 5*time.Minute, true); err != nil {
+	if c.MaxRetryBackoff, err = r.PositiveDuration("RETRY_BACKOFF_MAX", 5*time.Minute); err != nil {
 		return nil, err
 	}
 	if c.MaxRetryBackoff < c.RetryBackoff {
-		return nil, &Error{Var: "RETRY_BACKOFF_MAX", Value: r.str("RETRY_BACKOFF_MAX", c.MaxRetryBackoff.String()), Accepted: fmt.Sprintf("a duration at least RETRY_BACKOFF (%v)", c.RetryBackoff)}
+		return nil, &Error{Var: "RETRY_BACKOFF_MAX", Value: r.String("RETRY_BACKOFF_MAX", c.MaxRetryBackoff.String()), Accepted: fmt.Sprintf("a duration at least RETRY_BACKOFF (%v)", c.RetryBackoff)}
 	}
-	if c.ShutdownTimeout, err = r.duration("SHUTDOWN_TIMEOUT", 30*time.Second, false); err != nil {
+	if c.ShutdownTimeout, err = r.Duration("SHUTDOWN_TIMEOUT", 30*time.Second); err != nil {
 		return nil, err
 	}
 
 	// HTTP port.
-	if c.HealthPort, err = r.int("HEALTH_PORT", 8080, 0, 65535, "a port number 0-65535 (0 turns the health server off)"); err != nil {
+	if c.HealthPort, err = r.IntRange("HEALTH_PORT", 8080, 0, 65535, "a port number 0-65535 (0 turns the health server off)"); err != nil {
 		return nil, err
 	}
-	if v := r.get("HEALTH_ADDR"); v != "" {
+	if v := r.Get("HEALTH_ADDR"); v != "" {
 		host, port, err := net.SplitHostPort(v)
 		_, portOK := ParseInt(port, 0, 65535)
-		if err != nil || !portOK || (host != "" && net.ParseIP(host) == nil && !validHost(host)) {
-			return nil, &Error{Var: "HEALTH_ADDR", Value: v, Accepted: "a listen address host:port such as 127.0.0.1:8080 or :8080 (overrides HEALTH_PORT)"}
+		if err != nil || !portOK || (host != "" && net.ParseIP(host) == nil && !ValidHost(host)) {
+			return nil, r.Error("HEALTH_ADDR", "a listen address host:port such as 127.0.0.1:8080 or :8080 (overrides HEALTH_PORT)")
 		}
 		c.HealthAddr = v
 	}
 
 	// Logging and reporting.
-	c.AppEnv = r.str("APP_ENV", "development")
-	if v := r.get("LOGLEVEL"); v != "" {
+	c.AppEnv = r.String("APP_ENV", "development")
+	if v := r.Get("LOGLEVEL"); v != "" {
 		up := strings.ToUpper(strings.TrimSpace(v))
 		if !slices.Contains(logLevels, up) {
-			return nil, &Error{Var: "LOGLEVEL", Value: v, Accepted: "one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL (case-insensitive)"}
+			return nil, r.Error("LOGLEVEL", "one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL (case-insensitive)")
 		}
 		c.LogLevel = up
 	}
-	if v := r.get("LOG_FORMAT"); v != "" {
+	if v := r.Get("LOG_FORMAT"); v != "" {
 		f := strings.ToLower(strings.TrimSpace(v))
 		if f != FormatText && f != FormatJSON {
-			return nil, &Error{Var: "LOG_FORMAT", Value: v, Accepted: "text or json (unset: json when APP_ENV=production, else text)"}
+			return nil, r.Error("LOG_FORMAT", "text or json (unset: json when APP_ENV=production, else text)")
 		}
 		c.LogFormat = f
 	}
-	c.RollbarToken = Secret(r.get("ROLLBAR_ACCESS_TOKEN"))
+	c.RollbarToken = Secret(r.Get("ROLLBAR_ACCESS_TOKEN"))
 	c.Location = time.UTC
-	if v := r.get("TZ"); v != "" {
+	if v := r.Get("TZ"); v != "" {
 		loc, err := time.LoadLocation(strings.TrimPrefix(v, ":"))
 		if err != nil {
-			return nil, &Error{Var: "TZ", Value: v, Accepted: "an IANA time zone such as UTC or Europe/Paris"}
+			return nil, r.Error("TZ", "an IANA time zone such as UTC or Europe/Paris")
 		}
 		c.Location = loc
 	}
 
-	// Brokers: only the one in use is read and checked.
-	switch c.MessagingType {
-	case RabbitMQ:
-		if err := c.parseRabbitMQ(r); err != nil {
-			return nil, err
-		}
-	case SQS:
-		if err := c.parseSQS(r); err != nil {
-			return nil, err
-		}
-	}
 	if err := c.parseConsume(r, dir); err != nil {
 		return nil, err
 	}
@@ -491,71 +402,10 @@ func parse(env map[string]string, dir string) (*Config, error) {
 	return c, nil
 }
 
-func (c *Config) parseRabbitMQ(r reader) error {
-	var err error
-	c.RabbitMQ.Host = r.str("RABBITMQ_HOST", "localhost")
-	if !validHost(c.RabbitMQ.Host) && net.ParseIP(c.RabbitMQ.Host) == nil {
-		return &Error{Var: "RABBITMQ_HOST", Value: c.RabbitMQ.Host, Accepted: "a host name or IP address"}
-	}
-	if c.RabbitMQ.Port, err = r.int("RABBITMQ_PORT", 5672, 1, 65535, wantPort); err != nil {
-		return err
-	}
-	c.RabbitMQ.User = r.str("RABBITMQ_USER", "guest")
-	c.RabbitMQ.Password = Secret(r.str("RABBITMQ_PASSWORD", "guest"))
-	c.RabbitMQ.VirtualHost = r.str("RABBITMQ_VIRTUAL_HOST", "/")
-	if c.RabbitMQ.NumThreads, err = r.int("RABBITMQ_NUM_THREADS", 1, 1, 1024, wantThreads); err != nil {
-		return err
-	}
-	return nil
-}
-
-func (c *Config) parseSQS(r reader) error {
-	var err error
-	c.SQS.Region = r.get("AWS_REGION")
-	if c.SQS.Region != "" && !regionRE.MatchString(c.SQS.Region) {
-		return &Error{Var: "AWS_REGION", Value: c.SQS.Region, Accepted: "an AWS region such as us-east-1"}
-	}
-	c.SQS.AccessKeyID = r.get("AWS_ACCESS_KEY_ID")
-	secret := r.get("AWS_SECRET_ACCESS_KEY")
-	if secret == "" {
-		secret = r.get("AWS_ACCESS_KEY_SECRET")
-	}
-	c.SQS.SecretAccessKey = Secret(secret)
-	c.SQS.SessionToken = Secret(r.get("AWS_SESSION_TOKEN"))
-	if c.SQS.AccessKeyID != "" && secret == "" {
-		return &Error{Var: "AWS_SECRET_ACCESS_KEY", Accepted: "the secret key of AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY_SECRET), or neither key for the SDK's default credential chain"}
-	}
-	if c.SQS.AccessKeyID == "" && secret != "" {
-		return &Error{Var: "AWS_ACCESS_KEY_ID", Accepted: "the access key id that goes with AWS_SECRET_ACCESS_KEY, or neither key for the SDK's default credential chain"}
-	}
-	for _, name := range []string{"AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"} {
-		v := r.get(name)
-		if v == "" {
-			continue
-		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &Error{Var: name, Value: v, Accepted: "an http or https URL such as http://127.0.0.1:4566"}
-		}
-		if c.SQS.Endpoint == "" {
-			c.SQS.Endpoint = v
-		}
-	}
-	if c.SQS.NumThreads, err = r.int("SQS_NUM_THREADS", 1, 1, 1024, wantThreads); err != nil {
-		return err
-	}
-	return nil
-}
-
-// maxVisibilityTimeout is SQS's limit (12 hours).
-const maxVisibilityTimeout = 12 * time.Hour
-
-// maxListenInterval is SQS's long-polling limit.
-const maxListenInterval = 20 * time.Second
-
-func (c *Config) parseConsume(r reader, dir string) error {
-	c.Consume.ListenInterval = maxListenInterval
-	path := r.get("CONSUME_CONFIG_FILE_PATH")
+// parseConsume reads the CONSUME_CONFIG_FILE_PATH file, keeps its variables
+// for the transport (ConsumeFile) and reads the core's EXIT_WHEN_FINISHED.
+func (c *Config) parseConsume(r Env, dir string) error {
+	path := r.Get("CONSUME_CONFIG_FILE_PATH")
 	if path == "" {
 		return nil
 	}
@@ -565,41 +415,25 @@ func (c *Config) parseConsume(r reader, dir string) error {
 	}
 	m, err := readDotenv(full, false)
 	if err != nil {
-		return &Error{Var: "CONSUME_CONFIG_FILE_PATH", Value: path, Accepted: "a readable dotenv file with EXIT_WHEN_FINISHED, LISTEN_INTERVAL, VISIBILITY_TIMEOUT (" + oneLine(err.Error()) + ")"}
+		return r.Error("CONSUME_CONFIG_FILE_PATH", "a readable dotenv file with EXIT_WHEN_FINISHED, LISTEN_INTERVAL, VISIBILITY_TIMEOUT ("+oneLine(err.Error())+")")
 	}
-	f := reader{env: m}
-	in := func(e error) error {
-		var ce *Error
-		if errors.As(e, &ce) {
-			ce.Var += " in " + path
-		}
-		return e
+	if m == nil {
+		m = map[string]string{}
 	}
-	if c.Consume.ExitWhenFinished, err = f.bool("EXIT_WHEN_FINISHED"); err != nil {
-		return in(err)
-	}
-	if c.Consume.ListenInterval, err = f.duration("LISTEN_INTERVAL", maxListenInterval, false); err != nil {
-		return in(err)
-	}
-	if c.Consume.ListenInterval > maxListenInterval {
-		return in(&Error{Var: "LISTEN_INTERVAL", Value: f.get("LISTEN_INTERVAL"), Accepted: "a long-polling wait of 0 to 20 seconds"})
-	}
-	if c.Consume.VisibilityTimeout, err = f.duration("VISIBILITY_TIMEOUT", 0, false); err != nil {
-		return in(err)
-	}
-	if c.Consume.VisibilityTimeout > maxVisibilityTimeout {
-		return in(&Error{Var: "VISIBILITY_TIMEOUT", Value: f.get("VISIBILITY_TIMEOUT"), Accepted: "0 to 43200 seconds (12 hours)"})
+	c.env.consume, c.env.consumePath = m, path
+	if c.Consume.ExitWhenFinished, err = c.ConsumeFile().Bool("EXIT_WHEN_FINISHED", false); err != nil {
+		return err
 	}
 	return nil
 }
 
-func (c *Config) parseCron(r reader) error {
+func (c *Config) parseCron(r Env) error {
 	var err error
-	if c.Cron.RunAtStartup, err = r.bool("RUN_AT_STARTUP"); err != nil {
+	if c.Cron.RunAtStartup, err = r.Bool("RUN_AT_STARTUP", false); err != nil {
 		return err
 	}
-	exprs := r.get("CRON_EXPRESSIONS")
-	amount, unit, runAt := r.get("CRON_TIME_AMOUNT"), r.get("CRON_TIME_UNIT"), r.get("CRON_RUN_AT")
+	exprs := r.Get("CRON_EXPRESSIONS")
+	amount, unit, runAt := r.Get("CRON_TIME_AMOUNT"), r.Get("CRON_TIME_UNIT"), r.Get("CRON_RUN_AT")
 	if exprs != "" {
 		if c.Cron.Expressions, err = cron.ParseExpressions(exprs); err != nil {
 			return fromCron(err)

@@ -49,7 +49,7 @@ func FuzzLoad(f *testing.F) {
 			if c.ExecutionType != config.Messaging && c.ExecutionType != config.Cron {
 				t.Fatalf("ExecutionType = %q", c.ExecutionType)
 			}
-			if c.Concurrency() < 1 || c.MaxRetries < 1 || c.RetryBackoff <= 0 || c.MaxRetryBackoff < c.RetryBackoff || c.ShutdownTimeout < 0 {
+			if c.MaxRetries < 1 || c.RetryBackoff <= 0 || c.MaxRetryBackoff < c.RetryBackoff || c.ShutdownTimeout < 0 {
 				t.Fatalf("invalid config accepted: %+v", c)
 			}
 		}

@@ -36,8 +36,12 @@ func TestMain(m *testing.M) {
 // testInfo stamps a commit and links an in-memory transport for both
 // messaging types.
 func testInfo() Info {
-	mem := func(context.Context, *config.Config, *slog.Logger) (rococo.Transport, error) {
-		return rococotest.NewTransport(), nil
+	mem := func(cfg *config.Config) (rococo.TransportConfig, error) {
+		n, err := cfg.Env().IntRange("RABBITMQ_NUM_THREADS", 1, 1, 1024, "1-1024")
+		if err != nil {
+			return nil, err
+		}
+		return rococotest.NewTransport().TransportConfig(n), nil
 	}
 	return Info{Name: "hosttest", Version: "1.2.3", Commit: "abc1234", Transports: map[string]TransportFactory{
 		config.RabbitMQ: mem,
@@ -54,13 +58,11 @@ type SlowCron struct {
 
 func (p *SlowCron) Init(_ context.Context, rt rococo.Runtime) error {
 	p.log = rt.Logger
-	if v := os.Getenv("SLOW_RUN_FOR"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return err
-		}
-		p.d = d
+	d, err := config.EnvFunc(os.LookupEnv).Duration("SLOW_RUN_FOR", 0)
+	if err != nil {
+		return fmt.Errorf("read settings: %w", err)
 	}
+	p.d = d
 	if os.Getenv("SLOW_FAIL_INIT") != "" {
 		return fmt.Errorf("init failed on purpose")
 	}

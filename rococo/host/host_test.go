@@ -203,6 +203,18 @@ func TestRun_init_failure_exits_1(t *testing.T) {
 	}
 }
 
+// TestRun_invalid_service_setting_exits_2: a processor's own setting that
+// does not parse (a *config.Error from Init) stops the service like an
+// invalid runtime variable: status 2 and one line naming it.
+func TestRun_invalid_service_setting_exits_2(t *testing.T) {
+	t.Setenv("SLOW_RUN_FOR", "abc")
+	code, _, stderr := runIn(t, context.Background(), t.TempDir(), cronEnv, testInfo(), &SlowCron{})
+	want := `invalid SLOW_RUN_FOR="abc": want a duration such as 30s, 1m30s or a number of seconds such as 30`
+	if code != 2 || !strings.Contains(stderr, "\n"+want+"\n") {
+		t.Errorf("exit status = %d, stderr %q; want 2 and the line %q", code, stderr, want)
+	}
+}
+
 func TestRun_health_port_in_use_exits_1(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

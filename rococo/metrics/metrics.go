@@ -8,7 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Outcome is how the runtime settled a message.
+// Outcome is how the runtime settled a message attempt. The router counts it
+// once the settlement succeeded: a failed Ack, Retry or DeadLetter counts
+// as a settle failure instead.
 type Outcome int
 
 const (
@@ -45,11 +47,12 @@ var cronBuckets = []float64{.01, .1, .5, 1, 5, 10, 30, 60, 300, 900, 3600}
 // Metrics holds the runtime's collectors. Its methods are safe for concurrent
 // use and on a nil receiver.
 type Metrics struct {
-	processed, failed, retried, deadLettered *prometheus.CounterVec
-	processing                               *prometheus.HistogramVec
-	cronRuns, cronFailures, cronSkipped      prometheus.Counter
-	cronRun                                  prometheus.Histogram
-	lastSuccess                              prometheus.Gauge
+	processed, failed, retried, deadLettered, released *prometheus.CounterVec
+	settleFailures                                     *prometheus.CounterVec
+	processing                                         *prometheus.HistogramVec
+	cronRuns, cronFailures, cronSkipped                prometheus.Counter
+	cronRun                                            prometheus.Histogram
+	lastSuccess                                        prometheus.Gauge
 
 	mu     sync.Mutex
 	queues map[string]*Queue
@@ -79,6 +82,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "rococo_messages_dead_lettered_total",
 			Help: "Messages moved to the dead-letter queue.",
 		}, q),
+		released: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rococo_messages_released_total",
+			Help: "Messages handed back unprocessed, without counting an attempt: cancelled at the shutdown deadline, or a retry or dead-letter copy that could not be moved.",
+		}, q),
+		settleFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rococo_settle_failures_total",
+			Help: "Settlements (ack, retry, release, dead-letter) that failed; the broker keeps the message and delivers it again.",
+		}, []string{"queue", "op"}),
 		processing: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "rococo_message_processing_seconds",
 			Help:    "Time spent processing one message attempt, whatever its outcome.",
@@ -112,9 +123,10 @@ func New(reg prometheus.Registerer) *Metrics {
 // Queue holds the collectors of one queue, looked up once so that counting a
 // message costs no label lookup. A nil *Queue counts nothing.
 type Queue struct {
-	processed, failed, retried, deadLettered prometheus.Counter
-	processing                               prometheus.Observer
-	lastSuccess                              prometheus.Gauge
+	processed, failed, retried, deadLettered, released prometheus.Counter
+	settleFailures                                     *prometheus.CounterVec // curried with the queue
+	processing                                         prometheus.Observer
+	lastSuccess                                        prometheus.Gauge
 }
 
 // Queue returns the collectors of queue. It returns nil on a nil receiver.
@@ -127,12 +139,14 @@ func (m *Metrics) Queue(queue string) *Queue {
 	q := m.queues[queue]
 	if q == nil {
 		q = &Queue{
-			processed:    m.processed.WithLabelValues(queue),
-			failed:       m.failed.WithLabelValues(queue),
-			retried:      m.retried.WithLabelValues(queue),
-			deadLettered: m.deadLettered.WithLabelValues(queue),
-			processing:   m.processing.WithLabelValues(queue),
-			lastSuccess:  m.lastSuccess,
+			processed:      m.processed.WithLabelValues(queue),
+			failed:         m.failed.WithLabelValues(queue),
+			retried:        m.retried.WithLabelValues(queue),
+			deadLettered:   m.deadLettered.WithLabelValues(queue),
+			released:       m.released.WithLabelValues(queue),
+			settleFailures: m.settleFailures.MustCurryWith(prometheus.Labels{"queue": queue}),
+			processing:     m.processing.WithLabelValues(queue),
+			lastSuccess:    m.lastSuccess,
 		}
 		m.queues[queue] = q
 	}
@@ -162,6 +176,32 @@ func (q *Queue) Message(outcome Outcome, d time.Duration) {
 		q.failed.Inc()
 		q.deadLettered.Inc()
 	}
+}
+
+// Observe records the processing time of an attempt whose settlement is
+// not counted as an Outcome (released, or its settlement failed).
+func (q *Queue) Observe(d time.Duration) {
+	if q == nil {
+		return
+	}
+	q.processing.Observe(d.Seconds())
+}
+
+// Released counts a message handed back unprocessed.
+func (q *Queue) Released() {
+	if q == nil {
+		return
+	}
+	q.released.Inc()
+}
+
+// SettleFailed counts a failed settlement; op is ack, retry, release or
+// dead-letter.
+func (q *Queue) SettleFailed(op string) {
+	if q == nil {
+		return
+	}
+	q.settleFailures.WithLabelValues(op).Inc()
 }
 
 // CronRun counts one cron run that took d and returned err (a recovered

@@ -80,13 +80,12 @@ func (d *delivery) Ack(context.Context) error {
 // HeaderAttempt increased, to the delay queue <queue>.retry with a
 // per-message expiration of delay; when it expires the broker dead-letters
 // it back to the queue. Once the broker confirmed the copy, the original is
-// acked. When the copy cannot be published the original is nacked with
-// requeue, so nothing is lost.
+// acked. When the copy cannot be published, the delivery stays unsettled
+// (settle it again, e.g. with Release).
 func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) error {
-	if !d.claim() {
+	if d.settled.Load() {
 		return ErrSettled
 	}
-	defer d.c.done()
 	headers := d.copyHeaders()
 	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt + 1)
 	if cause != nil {
@@ -97,15 +96,34 @@ func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) 
 	return d.moveTo(ctx, RetryQueue(d.msg.Queue), pub)
 }
 
-// DeadLetter publishes a copy of the message to <queue>.dlq with
-// HeaderError, HeaderAttempt and HeaderOriginalQueue set, then acks the
-// original once the broker confirmed the copy. When the copy cannot be
-// published the original is nacked with requeue, so nothing is lost.
-func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
+// Release gives the message back unprocessed: after delay (at once for 0)
+// it is nacked with requeue, so the broker delivers it again. Until then it
+// is held, counting against the prefetch.
+func (d *delivery) Release(_ context.Context, delay time.Duration) error {
 	if !d.claim() {
 		return ErrSettled
 	}
-	defer d.c.done()
+	requeue := func() {
+		defer d.c.done()
+		_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
+	}
+	if delay <= 0 {
+		requeue()
+		return nil
+	}
+	time.AfterFunc(delay, requeue)
+	return nil
+}
+
+// DeadLetter publishes a copy of the message to <queue>.dlq with
+// HeaderError, HeaderAttempt and HeaderOriginalQueue set, then acks the
+// original once the broker confirmed the copy. When the copy cannot be
+// published, the delivery stays unsettled (settle it again, e.g. with
+// Release).
+func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
+	if d.settled.Load() {
+		return ErrSettled
+	}
 	headers := d.copyHeaders()
 	errText := "unknown error"
 	if cause != nil {
@@ -117,22 +135,25 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 	return d.moveTo(ctx, rococo.DeadLetterQueue(d.msg.Queue), d.republish(headers))
 }
 
-// moveTo publishes pub to queue (confirmed), then acks the original; on a
-// failed publish it nacks the original with requeue.
+// moveTo publishes pub to queue (confirmed), then acks the original. A
+// failed publish leaves the original unsettled.
 func (d *delivery) moveTo(ctx context.Context, queue string, pub amqp.Publishing) error {
 	if d.ch.IsClosed() {
 		// The broker already took the message back and will redeliver it.
+		if d.claim() {
+			d.c.done()
+		}
 		return fmt.Errorf("move message from queue %q to %q: %w (the broker will redeliver it)", d.msg.Queue, queue, amqp.ErrClosed)
 	}
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
 	if err := d.c.t.publish(ctx, queue, []amqp.Publishing{pub}, false); err != nil {
-		perr := fmt.Errorf("publish message from queue %q to %q: %w", d.msg.Queue, queue, err)
-		if nerr := d.ch.Nack(d.raw.DeliveryTag, false, true); nerr != nil {
-			return errors.Join(perr, fmt.Errorf("requeue it (the broker will redeliver it): %w", nerr))
-		}
-		return perr
+		return fmt.Errorf("publish message from queue %q to %q: %w", d.msg.Queue, queue, err)
 	}
+	if !d.claim() {
+		return ErrSettled
+	}
+	defer d.c.done()
 	if err := d.ch.Ack(d.raw.DeliveryTag, false); err != nil {
 		return fmt.Errorf("ack message from queue %q after moving it to %q (the broker will redeliver it): %w", d.msg.Queue, queue, err)
 	}

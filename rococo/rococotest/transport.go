@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strconv"
 	"sync"
@@ -31,7 +32,8 @@ type Transport struct {
 	nextID   uint64
 	closed   bool
 	notReady error
-	done     chan struct{} // closed by Close
+	failMove map[string]error // queue -> the error of its Retry and DeadLetter
+	done     chan struct{}    // closed by Close
 	wg       sync.WaitGroup
 }
 
@@ -53,11 +55,13 @@ type RetryRecord struct {
 // Stats counts a queue's messages.
 type Stats struct {
 	Ready        int // waiting to be delivered
-	Delayed      int // retried, waiting for their delay to pass
-	Unsettled    int // handed out, neither acked, retried nor dead-lettered
+	Delayed      int // retried or released, waiting for their delay to pass
+	Unsettled    int // handed out and not settled yet
 	Acked        int
 	Retried      int
+	Released     int
 	DeadLettered int
+	FailedMoves  int // Retry and DeadLetter calls failed by FailMoves
 }
 
 type queue struct {
@@ -241,6 +245,23 @@ func (t *Transport) SetNotReady(err error) {
 	t.mu.Unlock()
 }
 
+// FailMoves makes every later Retry and DeadLetter of a delivery from queue
+// fail with err, leaving the delivery unsettled, as a transport does when
+// its retry or dead-letter queue cannot be reached; nil heals it. Ack and
+// Release keep working.
+func (t *Transport) FailMoves(queue string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failMove == nil {
+		t.failMove = map[string]error{}
+	}
+	if err == nil {
+		delete(t.failMove, queue)
+		return
+	}
+	t.failMove[queue] = err
+}
+
 // Close closes every delivery channel and waits until the consuming
 // goroutines have exited. Deliveries already handed out can still be
 // settled, and retries still come back when their delay passes. Close is
@@ -343,6 +364,9 @@ func (d *delivery) Retry(_ context.Context, delay time.Duration, cause error) er
 	t := d.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := d.moveFailedLocked("retry"); err != nil {
+		return err
+	}
 	if err := d.settleLocked(); err != nil {
 		return err
 	}
@@ -357,17 +381,51 @@ func (d *delivery) Retry(_ context.Context, delay time.Duration, cause error) er
 		m.Headers = make(map[string]string, 1)
 	}
 	m.Headers[rococo.HeaderAttempt] = strconv.Itoa(m.Attempt)
+	q.pushAfter(t, &m, delay)
+	return nil
+}
+
+// Release puts the message back, unchanged, at the end of its queue once
+// delay has passed.
+func (d *delivery) Release(_ context.Context, delay time.Duration) error {
+	t := d.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := d.settleLocked(); err != nil {
+		return err
+	}
+	d.q.stats.Released++
+	m := *d.msg
+	m.Redelivered = false
+	d.q.pushAfter(t, &m, delay)
+	return nil
+}
+
+// pushAfter pushes m once delay has passed. t.mu must be held.
+func (q *queue) pushAfter(t *Transport, m *rococo.Message, delay time.Duration) {
 	if delay <= 0 {
-		q.push(&m)
-		return nil
+		q.push(m)
+		return
 	}
 	q.delayed++
 	time.AfterFunc(delay, func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		q.delayed--
-		q.push(&m)
+		q.push(m)
 	})
+}
+
+// moveFailedLocked returns the FailMoves error of d's queue, counting it.
+// t.mu must be held.
+func (d *delivery) moveFailedLocked(op string) error {
+	if d.settled {
+		return nil // settleLocked reports it
+	}
+	if err := d.t.failMove[d.msg.Queue]; err != nil {
+		d.q.stats.FailedMoves++
+		return fmt.Errorf("%s message %q: %w", op, d.msg.ID, err)
+	}
 	return nil
 }
 
@@ -377,6 +435,9 @@ func (d *delivery) DeadLetter(_ context.Context, cause error) error {
 	t := d.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if err := d.moveFailedLocked("dead-letter"); err != nil {
+		return err
+	}
 	if err := d.settleLocked(); err != nil {
 		return err
 	}
@@ -399,4 +460,24 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TransportConfig returns a rococo.TransportConfig whose Open returns t, for
+// hosting the in-memory transport in a service (host.Info.Transports). Open
+// hands t out as it is; closing it closes t.
+func (t *Transport) TransportConfig(concurrency int) rococo.TransportConfig {
+	return memConfig{t: t, concurrency: max(concurrency, 1)}
+}
+
+type memConfig struct {
+	t           *Transport
+	concurrency int
+}
+
+func (c memConfig) Concurrency() int { return c.concurrency }
+
+func (c memConfig) Open(context.Context, *slog.Logger) (rococo.Transport, error) { return c.t, nil }
+
+func (c memConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("transport", "in-memory"), slog.Int("concurrency", c.concurrency))
 }

@@ -13,7 +13,14 @@ import (
 
 func TestTransportContract(t *testing.T) {
 	transporttest.Run(t, func(*testing.T) rococo.Transport { return rococotest.NewTransport() },
-		transporttest.Features{GuaranteedOrder: true, RetryDelay: 100 * time.Millisecond, Timeout: 5 * time.Second, QuietPeriod: 100 * time.Millisecond})
+		transporttest.Features{
+			GuaranteedOrder: true, RetryDelay: 100 * time.Millisecond, Timeout: 5 * time.Second, QuietPeriod: 100 * time.Millisecond,
+			BreakMoves: func(_ *testing.T, tr rococo.Transport, queue string) func() {
+				mem := tr.(*rococotest.Transport)
+				mem.FailMoves(queue, errors.New("retry and dead-letter queues unreachable"))
+				return func() { mem.FailMoves(queue, nil) }
+			},
+		})
 }
 
 func next(t *testing.T, ch <-chan rococo.Delivery) rococo.Delivery {

@@ -118,4 +118,5 @@ type nopDelivery struct{ m *rococo.Message }
 func (d nopDelivery) Message() *rococo.Message                        { return d.m }
 func (nopDelivery) Ack(context.Context) error                         { return nil }
 func (nopDelivery) Retry(context.Context, time.Duration, error) error { return nil }
+func (nopDelivery) Release(context.Context, time.Duration) error      { return nil }
 func (nopDelivery) DeadLetter(context.Context, error) error           { return nil }

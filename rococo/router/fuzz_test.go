@@ -12,9 +12,9 @@ import (
 
 // countingDelivery records how a delivery was settled.
 type countingDelivery struct {
-	m                      *rococo.Message
-	acks, retries, letters int
-	cause                  error
+	m                                *rococo.Message
+	acks, retries, letters, releases int
+	cause                            error
 }
 
 func (d *countingDelivery) Message() *rococo.Message { return d.m }
@@ -25,6 +25,10 @@ func (d *countingDelivery) Ack(context.Context) error {
 func (d *countingDelivery) Retry(_ context.Context, _ time.Duration, cause error) error {
 	d.retries++
 	d.cause = cause
+	return nil
+}
+func (d *countingDelivery) Release(context.Context, time.Duration) error {
+	d.releases++
 	return nil
 }
 func (d *countingDelivery) DeadLetter(_ context.Context, cause error) error {
@@ -56,8 +60,8 @@ func FuzzRouterBodyCheck(f *testing.F) {
 		d := &countingDelivery{m: &rococo.Message{ID: "m", Queue: "q", Body: body, Attempt: attempt}}
 		ctx := context.Background()
 		r.handle(ctx, ctx, d)
-		if n := d.acks + d.retries + d.letters; n != 1 {
-			t.Fatalf("settled %d times (ack %d, retry %d, dead-letter %d), want once", n, d.acks, d.retries, d.letters)
+		if n := d.acks + d.retries + d.letters + d.releases; n != 1 {
+			t.Fatalf("settled %d times (ack %d, retry %d, dead-letter %d, release %d), want once", n, d.acks, d.retries, d.letters, d.releases)
 		}
 		if json.Valid(body) {
 			if called != 1 || d.acks != 1 {

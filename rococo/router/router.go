@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/rococo-go/rococo/internal/backoff"
 	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/rococo/metrics"
 	"github.com/rococo-go/rococo/rococo/report"
@@ -67,9 +67,6 @@ type Config struct {
 	// ExitWhenFinished makes Run return nil once the queue is empty and
 	// nothing is in flight (EXIT_WHEN_FINISHED).
 	ExitWhenFinished bool
-	// WaitTime and VisibilityTimeout are passed to the transport
-	// (LISTEN_INTERVAL and VISIBILITY_TIMEOUT on SQS).
-	WaitTime, VisibilityTimeout time.Duration
 	// Logger receives the router's logs; nil discards them.
 	Logger *slog.Logger
 	// Metrics counts messages by outcome; nil counts nothing.
@@ -92,6 +89,7 @@ type Router struct {
 	log     *slog.Logger
 	rep     report.Reporter
 	qm      *metrics.Queue
+	backoff backoff.Policy
 
 	cancelGrace time.Duration
 
@@ -146,6 +144,7 @@ func New(tr rococo.Transport, p rococo.MessageProcessor, cfg Config) (*Router, e
 		log:     log.With(slog.String("queue", cfg.Queue)),
 		rep:     rep,
 		qm:      cfg.Metrics.Queue(cfg.Queue),
+		backoff: backoff.Policy{Base: cfg.RetryBackoff, Max: cfg.MaxRetryBackoff, Jitter: 0.1},
 
 		cancelGrace: cancelGrace,
 	}, nil
@@ -182,10 +181,8 @@ func (r *Router) Run(ctx context.Context) error {
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
 	deliveries, err := r.tr.Consume(intakeCtx, r.cfg.Queue, rococo.ConsumeOptions{
-		Prefetch:          r.cfg.Concurrency,
-		ExitWhenFinished:  r.cfg.ExitWhenFinished,
-		WaitTime:          r.cfg.WaitTime,
-		VisibilityTimeout: r.cfg.VisibilityTimeout,
+		Prefetch:         r.cfg.Concurrency,
+		ExitWhenFinished: r.cfg.ExitWhenFinished,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -269,19 +266,22 @@ func (r *Router) Run(ctx context.Context) error {
 }
 
 // work processes deliveries until the channel closes (the transport closes
-// it once intake stops) or procCtx ends at the shutdown deadline: a delivery
-// received after that is left unsettled, for the broker to deliver again. A
-// plain range (no select) keeps the hot path cheap.
+// it once intake stops). A delivery received after procCtx ended at the
+// shutdown deadline is released unprocessed. A plain range (no select)
+// keeps the hot path cheap.
 func (r *Router) work(procCtx, settleCtx context.Context, deliveries <-chan rococo.Delivery) {
 	for d := range deliveries {
 		if procCtx.Err() != nil {
-			return
+			r.release(settleCtx, d, d.Message(), 0, "shutdown deadline passed before processing", nil)
+			continue
 		}
 		r.handle(procCtx, settleCtx, d)
 	}
 }
 
-// handle processes and settles one delivery.
+// handle processes one delivery and settles it. The decision table is in
+// the package README; each outcome is counted once its settlement
+// succeeded.
 func (r *Router) handle(ctx, settleCtx context.Context, d rococo.Delivery) {
 	r.inFlight.Add(1)
 	defer r.inFlight.Add(-1)
@@ -294,16 +294,24 @@ func (r *Router) handle(ctx, settleCtx context.Context, d rococo.Delivery) {
 		return
 	}
 	err := r.call(ctx, msg)
-	if err == nil {
-		r.qm.Message(metrics.Processed, time.Since(start))
+	switch {
+	case err == nil:
 		if aerr := d.Ack(settleCtx); aerr != nil {
 			r.settleFailed(settleCtx, "ack", msg, aerr)
 			return
 		}
+		r.qm.Message(metrics.Processed, time.Since(start))
 		if r.log.Enabled(settleCtx, slog.LevelDebug) {
 			r.log.LogAttrs(settleCtx, slog.LevelDebug, "message processed",
 				slog.String("message_id", msg.ID), slog.Int("attempt", msg.Attempt), slog.Duration("took", time.Since(start)))
 		}
+		return
+	case ctx.Err() != nil:
+		// The shutdown deadline cancelled the processor: whatever it
+		// returned, this attempt did not fail on its own, so it does not
+		// count. The message goes back as it came.
+		r.qm.Observe(time.Since(start))
+		r.release(settleCtx, d, msg, 0, "processing cancelled at the shutdown deadline", err)
 		return
 	}
 	var pe *report.PanicError
@@ -317,14 +325,17 @@ func (r *Router) handle(ctx, settleCtx context.Context, d rococo.Delivery) {
 		r.deadLetter(settleCtx, d, msg, err, start)
 		return
 	}
-	delay := Backoff(attempt, r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff)
+	delay := r.backoff.Delay(attempt)
+	if rerr := d.Retry(settleCtx, delay, err); rerr != nil {
+		r.qm.Observe(time.Since(start))
+		r.settleFailed(settleCtx, "retry", msg, rerr)
+		r.release(settleCtx, d, msg, delay, "retry failed: released to come back after the backoff", err)
+		return
+	}
 	r.qm.Message(metrics.Retried, time.Since(start))
 	r.log.LogAttrs(settleCtx, slog.LevelWarn, "message failed, will retry",
 		slog.String("message_id", msg.ID), slog.Int("attempt", attempt),
 		slog.Any("error", err), slog.Duration("delay", delay))
-	if rerr := d.Retry(settleCtx, delay, err); rerr != nil {
-		r.settleFailed(settleCtx, "retry", msg, rerr)
-	}
 }
 
 // call runs the handler chain, turning a panic that escapes it (from a
@@ -338,36 +349,42 @@ func (r *Router) call(ctx context.Context, msg *rococo.Message) (err error) {
 	return r.handler(ctx, msg)
 }
 
+// deadLetter moves msg to the dead-letter queue. When the move fails, the
+// message is released to come back after the backoff of its attempt, so a
+// missing or refusing dead-letter queue never makes it loop hot.
 func (r *Router) deadLetter(ctx context.Context, d rococo.Delivery, msg *rococo.Message, cause error, start time.Time) {
+	dlq := rococo.DeadLetterQueue(r.cfg.Queue)
+	if err := d.DeadLetter(ctx, cause); err != nil {
+		r.qm.Observe(time.Since(start))
+		r.settleFailed(ctx, "dead-letter", msg, err)
+		r.release(ctx, d, msg, r.backoff.Delay(max(msg.Attempt, 1)), "dead-letter failed: released to come back after the backoff", cause)
+		return
+	}
 	r.qm.Message(metrics.DeadLettered, time.Since(start))
 	r.log.LogAttrs(ctx, slog.LevelError, "message dead-lettered",
 		slog.String("message_id", msg.ID), slog.Int("attempt", msg.Attempt),
-		slog.Any("error", cause), slog.String("dlq", rococo.DeadLetterQueue(r.cfg.Queue)))
-	if err := d.DeadLetter(ctx, cause); err != nil {
-		r.settleFailed(ctx, "dead-letter", msg, err)
-	}
+		slog.Any("error", cause), slog.String("dlq", dlq))
 }
 
-// settleFailed logs a failed Ack, Retry or DeadLetter. The message stays
-// unsettled: the broker delivers it again (RabbitMQ when the channel closes,
-// SQS when its visibility timeout ends), so nothing is lost.
+// release hands msg back unprocessed, to come back after delay with the same
+// attempt (why says why, cause is the processor's error if any). When even
+// that fails, the message stays with the broker, which delivers it again.
+func (r *Router) release(ctx context.Context, d rococo.Delivery, msg *rococo.Message, delay time.Duration, why string, cause error) {
+	if err := d.Release(ctx, delay); err != nil {
+		r.settleFailed(ctx, "release", msg, err)
+		return
+	}
+	r.qm.Released()
+	r.log.LogAttrs(ctx, slog.LevelWarn, "message released: "+why,
+		slog.String("message_id", msg.ID), slog.Int("attempt", msg.Attempt),
+		slog.Duration("delay", delay), slog.Any("error", cause))
+}
+
+// settleFailed logs and counts a failed Ack, Retry, Release or DeadLetter.
 func (r *Router) settleFailed(ctx context.Context, op string, msg *rococo.Message, err error) {
-	r.log.LogAttrs(ctx, slog.LevelError, op+" failed; leaving the message to the broker for redelivery",
+	r.qm.SettleFailed(op)
+	r.log.LogAttrs(ctx, slog.LevelError, op+" failed",
 		slog.String("message_id", msg.ID), slog.Int("attempt", msg.Attempt), slog.Any("error", err))
-}
-
-// Backoff returns the delay before the attempt after attempt:
-// base * 2^(attempt-1), capped at maxDelay, with ±10% jitter (the cap is
-// never exceeded).
-func Backoff(attempt int, base, maxDelay time.Duration) time.Duration {
-	d := maxDelay
-	if shift := attempt - 1; shift < 62 && base <= maxDelay>>max(shift, 0) {
-		d = base << max(shift, 0)
-	}
-	if tenth := int64(d / 10); tenth > 0 {
-		d += time.Duration(rand.Int64N(2*tenth+1) - tenth)
-	}
-	return min(d, maxDelay)
 }
 
 // Recover is a middleware that turns a panic in the handler it wraps into a

@@ -244,31 +244,6 @@ func TestRouter_retry_delays_back_off_exponentially(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	tests := []struct {
-		attempt   int
-		base, max time.Duration
-		want      time.Duration
-	}{
-		{1, time.Second, time.Minute, time.Second},
-		{2, time.Second, time.Minute, 2 * time.Second},
-		{5, time.Second, time.Minute, 16 * time.Second},
-		{7, time.Second, time.Minute, time.Minute},
-		{0, time.Second, time.Minute, time.Second},
-		{1000, time.Second, 5 * time.Minute, 5 * time.Minute},
-		{63, time.Nanosecond, time.Hour, time.Hour},
-	}
-	for _, tc := range tests {
-		for range 50 {
-			got := Backoff(tc.attempt, tc.base, tc.max)
-			lo, hi := tc.want-tc.want/10, min(tc.want+tc.want/10, tc.max)
-			if got < lo || got > hi {
-				t.Fatalf("Backoff(%d, %v, %v) = %v, want in [%v, %v]", tc.attempt, tc.base, tc.max, got, lo, hi)
-			}
-		}
-	}
-}
-
 func TestRouter_retry_does_not_block_other_messages(t *testing.T) {
 	tr := rococotest.NewTransport()
 	defer tr.Close()
@@ -380,9 +355,13 @@ func TestRouter_shutdown_timeout_cancels_processor_ctx(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatalf("Run() = %v, want nil", err)
 	}
-	// The cancelled message is not acked: it goes back for a retry.
-	if s := tr.Stats("q"); s.Acked != 0 || s.Retried != 1 {
-		t.Errorf("Stats = %+v, want 0 acked, 1 retried", s)
+	// The cancelled message is neither acked nor counted as a failed
+	// attempt: it is released, unchanged.
+	if s := tr.Stats("q"); s.Acked != 0 || s.Retried != 0 || s.Released != 1 {
+		t.Errorf("Stats = %+v, want 0 acked, 0 retried, 1 released", s)
+	}
+	if m := tr.Messages("q"); len(m) != 1 || m[0].Attempt != 1 {
+		t.Errorf("queue after shutdown = %+v, want the message back at attempt 1", m)
 	}
 	if len(logs.lines("shutdown timeout")) != 1 {
 		t.Error("no shutdown timeout log")
@@ -441,35 +420,83 @@ func (d failingDelivery) Ack(context.Context) error                         { re
 func (d failingDelivery) Retry(context.Context, time.Duration, error) error { return d.err }
 func (d failingDelivery) DeadLetter(context.Context, error) error           { return d.err }
 
-func TestRouter_settle_failure_leaves_message_to_broker(t *testing.T) {
-	for _, body := range []string{`{"ok":true}`, `{"fail":true}`, `not json`} {
+func TestRouter_failed_ack_leaves_message_to_broker(t *testing.T) {
+	inner := rococotest.NewTransport()
+	defer inner.Close()
+	publish(t, inner, "q", `{"ok":true}`)
+	tr := failingTransport{inner, errors.New("channel closed")}
+	log, logs := newLogger()
+	reg := prometheus.NewRegistry()
+	r := newRouter(t, tr, func(context.Context, *rococo.Message) error { return nil }, Config{Logger: log, Metrics: metrics.New(reg)})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := runAsync(t, ctx, r)
+	waitFor(t, "ack failure log", func() bool { return len(logs.lines("ack failed")) == 1 })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if s := inner.Stats("q"); s.Unsettled != 1 || s.Acked+s.Retried+s.DeadLettered+s.Released != 0 {
+		t.Errorf("Stats = %+v, want the message unsettled", s)
+	}
+	rec := logs.lines("ack failed")[0]
+	if rec["error"] != "channel closed" || rec["queue"] != "q" || rec["message_id"] == nil || rec["attempt"] == nil {
+		t.Errorf("settle failure log = %v", rec)
+	}
+	// Counted as a settle failure, not as processed.
+	if got := counter(t, reg, "rococo_messages_processed_total"); got != 0 {
+		t.Errorf("processed = %v, want 0: the ack failed", got)
+	}
+	if got := counter(t, reg, "rococo_settle_failures_total"); got != 1 {
+		t.Errorf("settle failures = %v, want 1", got)
+	}
+}
+
+// TestRouter_failed_move_is_released_with_backoff: when a Retry or
+// DeadLetter copy cannot be moved, the message is released to come back
+// after the backoff of its attempt, unchanged; nothing is counted as
+// retried or dead-lettered, and the processor is not called in a hot loop.
+func TestRouter_failed_move_is_released_with_backoff(t *testing.T) {
+	for _, body := range []string{`{"fail":true}`, `{"permanent":true}`, `not json`} {
 		t.Run(body, func(t *testing.T) {
-			inner := rococotest.NewTransport()
-			defer inner.Close()
-			publish(t, inner, "q", body)
-			tr := failingTransport{inner, errors.New("channel closed")}
-			log, logs := newLogger()
-			done := make(chan struct{})
-			r := newRouter(t, tr, func(_ context.Context, m *rococo.Message) error {
-				defer close(done)
-				if strings.Contains(string(m.Body), "fail") {
-					return errors.New("x")
+			tr := rococotest.NewTransport()
+			defer tr.Close()
+			tr.FailMoves("q", errors.New("no route to q.retry"))
+			publish(t, tr, "q", body)
+			var calls atomic.Int64
+			reg := prometheus.NewRegistry()
+			r := newRouter(t, tr, func(context.Context, *rococo.Message) error {
+				calls.Add(1)
+				if strings.Contains(body, "permanent") {
+					return rococo.Permanent(errors.New("bad"))
 				}
-				return nil
-			}, Config{Logger: log})
+				return errors.New("x")
+			}, Config{RetryBackoff: 100 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond, Metrics: metrics.New(reg)})
 			ctx, cancel := context.WithCancel(context.Background())
 			wait := runAsync(t, ctx, r)
-			waitFor(t, "settle failure log", func() bool { return len(logs.lines("failed; leaving the message to the broker")) == 1 })
+			time.Sleep(time.Second)
 			cancel()
 			if err := wait(); err != nil {
 				t.Fatalf("Run() = %v", err)
 			}
-			if s := inner.Stats("q"); s.Unsettled != 1 || s.Acked+s.Retried+s.DeadLettered != 0 {
-				t.Errorf("Stats = %+v, want the message unsettled", s)
+			s := tr.Stats("q")
+			if s.Retried+s.DeadLettered+s.Acked != 0 || s.Released == 0 || s.FailedMoves != s.Released {
+				t.Errorf("Stats = %+v, want every failed move released and nothing else", s)
 			}
-			rec := logs.lines("failed; leaving the message to the broker")[0]
-			if rec["error"] != "channel closed" || rec["queue"] != "q" || rec["message_id"] == nil || rec["attempt"] == nil {
-				t.Errorf("settle failure log = %v", rec)
+			if s.Released > 12 || calls.Load() > 12 {
+				t.Errorf("%d releases, %d processor calls in 1s with a 100ms backoff: looping hot", s.Released, calls.Load())
+			}
+			if m := tr.Messages("q"); s.Delayed+len(m) != 1 || (len(m) == 1 && m[0].Attempt != 1) {
+				t.Errorf("queue = %+v (%d delayed), want the one message back at attempt 1", m, s.Delayed)
+			}
+			for name, want := range map[string]int{
+				"rococo_messages_retried_total":       0,
+				"rococo_messages_dead_lettered_total": 0,
+				"rococo_messages_released_total":      s.Released,
+				"rococo_settle_failures_total":        s.FailedMoves,
+			} {
+				if got := counter(t, reg, name); got != want {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
 			}
 		})
 	}

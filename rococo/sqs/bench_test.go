@@ -105,7 +105,7 @@ func benchRuntime(b *testing.B, tr *Transport, q string, conc int) time.Duration
 		return nil
 	})
 	r, err := router.New(tr, proc, router.Config{
-		Queue: q, Concurrency: conc, WaitTime: time.Second,
+		Queue: q, Concurrency: conc,
 		Logger:  slog.New(slog.DiscardHandler),
 		Metrics: metrics.New(prometheus.NewRegistry()),
 	})

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os/exec"
 	"testing"
-	"time"
 
 	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/rococo/transporttest"
@@ -61,7 +60,7 @@ func TestBoto3Interop(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, py, "-c", boto3Script, ep, q, "send").CombinedOutput(); err != nil {
 		t.Fatalf("boto3 send: %v\n%s", err, out)
 	}
-	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "message sent by boto3")
 	var req struct {
 		ReportID string `json:"report_id"`

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -34,10 +33,9 @@ const (
 
 // Consume starts consuming queue (a rococo name): it looks up or creates the
 // queue and its dead-letter queue, then long-polls with ReceiveMessage
-// (WaitTimeSeconds from opts.WaitTime, DefaultWaitTime when zero, at most
-// 20 s) in batches of up to 10. opts.VisibilityTimeout, when set, is the
-// visibility timeout of every receive; else the queue's own
-// VisibilityTimeout attribute applies.
+// (WaitTimeSeconds from Config.WaitTime) in batches of up to 10.
+// Config.VisibilityTimeout, when set, is the visibility timeout of every
+// receive; else the queue's own VisibilityTimeout attribute applies.
 //
 // At most opts.Prefetch deliveries are handed out and unsettled at once. To
 // hide the latency of a receive, the transport also receives ahead: it
@@ -65,10 +63,6 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 	if t.isClosed() {
 		return nil, ErrClosed
 	}
-	wait := opts.WaitTime
-	if wait <= 0 || wait > DefaultWaitTime {
-		wait = DefaultWaitTime
-	}
 	prefetch := max(opts.Prefetch, 1)
 	capacity := holdLimit(prefetch)
 	c := &consumer{
@@ -78,7 +72,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		batch:            min(prefetch, maxBatch),
 		capacity:         capacity,
 		pollers:          pollersFor(capacity),
-		waitSeconds:      int32(math.Ceil(wait.Seconds())),
+		waitSeconds:      waitSeconds(t.cfg.WaitTime),
 		exitWhenFinished: opts.ExitWhenFinished,
 		out:              make(chan rococo.Delivery),
 		buf:              make(chan *delivery, capacity),
@@ -97,8 +91,8 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		if c.dlqURL, err = t.queueURL(ctx, rococo.DeadLetterQueue(queue)); err != nil {
 			return err
 		}
-		if opts.VisibilityTimeout > 0 {
-			c.visibility = min(ceilSeconds(opts.VisibilityTimeout), MaxVisibility)
+		if vt := t.cfg.VisibilityTimeout; vt > 0 {
+			c.visibility = min(ceilSeconds(vt), MaxVisibility)
 			c.visibilitySeconds = int32(c.visibility / time.Second)
 			return nil
 		}

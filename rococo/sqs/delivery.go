@@ -135,6 +135,30 @@ func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) 
 		return err
 	}
 	defer d.c.release()
+	secs, err := d.comeBackAfter(ctx, delay)
+	if err != nil {
+		return fmt.Errorf("retry message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
+	}
+	d.c.log.Debug("retry", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
+		slog.Int("delay_seconds", int(secs)), slog.Any("cause", cause))
+	return nil
+}
+
+// Release makes the message visible again after delay, as Retry does.
+func (d *delivery) Release(ctx context.Context, delay time.Duration) error {
+	if err := d.begin("release"); err != nil {
+		return err
+	}
+	defer d.c.release()
+	if _, err := d.comeBackAfter(ctx, delay); err != nil {
+		return fmt.Errorf("release message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
+	}
+	return nil
+}
+
+// comeBackAfter sets the message's visibility timeout so that it is
+// received again after delay, and returns the timeout in seconds.
+func (d *delivery) comeBackAfter(ctx context.Context, delay time.Duration) (int32, error) {
 	secs := visibilitySeconds(max(delay, 0), time.Since(d.receivedAt))
 	d.c.mu.Lock()
 	url := d.c.url
@@ -144,12 +168,7 @@ func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) 
 		ReceiptHandle:     aws.String(d.receipt),
 		VisibilityTimeout: secs,
 	})
-	if err != nil {
-		return fmt.Errorf("retry message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
-	}
-	d.c.log.Debug("retry", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
-		slog.Int("delay_seconds", int(secs)), slog.Any("cause", cause))
-	return nil
+	return secs, err
 }
 
 // DeadLetter sends a copy of the message to the dead-letter queue (SQS name

@@ -41,9 +41,9 @@ func testEndpoint(t testing.TB) string {
 }
 
 // testConfig is the Config the tests use: the local endpoint with dummy
-// static credentials.
+// static credentials, and one-second long polls.
 func testConfig(t testing.TB) Config {
-	return Config{Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test-secret", Endpoint: testEndpoint(t)}
+	return Config{Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test-secret", Endpoint: testEndpoint(t), WaitTime: time.Second}
 }
 
 func slogTextLogger(w io.Writer) *slog.Logger {
@@ -61,9 +61,17 @@ func testLogger(t testing.TB) *slog.Logger {
 // test ends.
 func newTestTransport(t testing.TB) *Transport {
 	t.Helper()
+	return newTestTransportWith(t, func(*Config) {})
+}
+
+// newTestTransportWith is newTestTransport with testConfig changed by edit.
+func newTestTransportWith(t testing.TB, edit func(*Config)) *Transport {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	tr, err := New(ctx, testConfig(t), testLogger(t))
+	cfg := testConfig(t)
+	edit(&cfg)
+	tr, err := New(ctx, cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}

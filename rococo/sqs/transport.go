@@ -41,7 +41,7 @@ const (
 	localRegion = "us-east-1"
 )
 
-// Config configures a Transport. FromConfig fills it from the service's
+// Config configures a Transport. FromEnv fills it from the service's
 // environment.
 type Config struct {
 	// Region is the AWS region (AWS_REGION). Empty lets the SDK's default
@@ -64,6 +64,15 @@ type Config struct {
 	// AWS_ENDPOINT_URL), for example "http://127.0.0.1:4566" for a local
 	// server. Empty means the region's AWS endpoint.
 	Endpoint string
+	// WaitTime is how long one receive long-polls (LISTEN_INTERVAL). Zero
+	// means DefaultWaitTime, the most SQS allows; longer waits are capped
+	// to it.
+	WaitTime time.Duration
+	// VisibilityTimeout is the visibility timeout of every receive
+	// (VISIBILITY_TIMEOUT), rounded up to whole seconds and capped at
+	// MaxVisibility. Zero means each queue's own VisibilityTimeout
+	// attribute.
+	VisibilityTimeout time.Duration
 }
 
 // LogValue implements slog.LogValuer: the region, endpoint and access key
@@ -74,6 +83,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("endpoint", c.Endpoint),
 		slog.String("access_key_id", c.AccessKeyID),
 		slog.Bool("static_credentials", c.SecretAccessKey != ""),
+		slog.Duration("wait_time", c.WaitTime),
+		slog.Duration("visibility_timeout", c.VisibilityTimeout),
 	)
 }
 
@@ -89,6 +100,7 @@ func (c Config) LogValue() slog.Value {
 // A Transport has no global state and is safe for concurrent use.
 type Transport struct {
 	client *awssqs.Client
+	cfg    Config
 	log    *slog.Logger
 
 	ctx    context.Context // cancelled by Close
@@ -146,6 +158,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Transport, error) 
 	tctx, cancel := context.WithCancel(context.Background())
 	return &Transport{
 		client:    client,
+		cfg:       cfg,
 		log:       log,
 		ctx:       tctx,
 		cancel:    cancel,

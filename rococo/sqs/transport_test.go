@@ -48,7 +48,7 @@ func TestPythonCompatibility(t *testing.T) {
 	if _, err := tr.client.SendMessage(testCtx(t), &awssqs.SendMessageInput{QueueUrl: aws.String(u), MessageBody: aws.String(pyBody)}); err != nil {
 		t.Fatalf("SendMessage = %v", err)
 	}
-	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "python message")
 	var got struct {
 		To   string `json:"to"`
@@ -117,7 +117,7 @@ func TestPublishBatch(t *testing.T) {
 			if err := tr.Publish(testCtx(t), q, msgs...); err != nil {
 				t.Fatalf("Publish = %v", err)
 			}
-			ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 10, WaitTime: time.Second, ExitWhenFinished: true})
+			ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 10, ExitWhenFinished: true})
 			seen := map[string]int{}
 			for d := range ch {
 				var b struct{ I int }
@@ -197,7 +197,7 @@ func TestRedeliveredAndAttempt(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"x":1}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "first")
 	if m := d.Message(); m.Attempt != 1 || m.Redelivered || m.ID == "" || m.Queue != q {
 		t.Errorf("first delivery: Attempt %d Redelivered %v ID %q Queue %q", m.Attempt, m.Redelivered, m.ID, m.Queue)
@@ -222,16 +222,16 @@ func TestRedeliveredAndAttempt(t *testing.T) {
 // ack the queue is empty.
 func TestHeartbeatKeepsMessageInvisible(t *testing.T) {
 	const vt = 2 * time.Second
-	tr := newTestTransport(t)
+	tr := newTestTransportWith(t, func(c *Config) { c.VisibilityTimeout = vt })
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"slow":true}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second, VisibilityTimeout: vt})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "slow message")
 
 	// A second consumer (another process, in effect) watches the queue the
 	// whole time.
-	other := newTestTransport(t)
-	och, _ := consume(t, other, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second, VisibilityTimeout: vt})
+	other := newTestTransportWith(t, func(c *Config) { c.VisibilityTimeout = vt })
+	och, _ := consume(t, other, q, rococo.ConsumeOptions{Prefetch: 1})
 	start := time.Now()
 	select {
 	case od := <-och:
@@ -253,10 +253,10 @@ func TestHeartbeatKeepsMessageInvisible(t *testing.T) {
 // retry delay, not later (the heartbeat does not extend it again).
 func TestHeartbeatStopsOnSettle(t *testing.T) {
 	const vt = 2 * time.Second
-	tr := newTestTransport(t)
+	tr := newTestTransportWith(t, func(c *Config) { c.VisibilityTimeout = vt })
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"r":1}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second, VisibilityTimeout: vt})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "first")
 	time.Sleep(vt) // let the heartbeat extend it at least once
 	start := time.Now()
@@ -278,7 +278,7 @@ func TestExitWhenFinishedWaitsForDelayedRetry(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"later":true}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second, ExitWhenFinished: true})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true})
 	d := next(t, ch, "first")
 	if err := d.Retry(testCtx(t), 3*time.Second, errors.New("later")); err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ func TestConcurrentAcksBatched(t *testing.T) {
 		bodies[i] = fmt.Sprintf(`{"i":%d}`, i)
 	}
 	publish(t, tr, q, bodies...)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 32, WaitTime: time.Second, ExitWhenFinished: true})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 32, ExitWhenFinished: true})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	seen := map[string]bool{}
@@ -339,7 +339,7 @@ func TestDeadLetterKeepsAttributes(t *testing.T) {
 	if err := tr.Publish(testCtx(t), q, &rococo.Message{Body: []byte(`{"p":1}`), Headers: map[string]string{"tenant": "acme"}}); err != nil {
 		t.Fatal(err)
 	}
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "poison")
 	if err := d.DeadLetter(testCtx(t), rococo.Permanent(errors.New("bad \x00 input"))); err != nil {
 		t.Fatal(err)
@@ -380,7 +380,7 @@ func TestSettleAfterClose(t *testing.T) {
 	}
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"c":1}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	d := next(t, ch, "delivery")
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
@@ -411,7 +411,7 @@ func TestSettleAfterClose(t *testing.T) {
 func TestQueueRecreated(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1, WaitTime: time.Second})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
 	u, err := tr.queueURL(testCtx(t), q)
 	if err != nil {
 		t.Fatal(err)
@@ -559,10 +559,10 @@ func (s *syncBuffer) String() string {
 // TestGiveBackOnCancel: messages received but not handed out when the
 // consumer stops are visible again at once.
 func TestGiveBackOnCancel(t *testing.T) {
-	tr := newTestTransport(t)
+	tr := newTestTransportWith(t, func(c *Config) { c.VisibilityTimeout = 60 * time.Second })
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"a":1}`, `{"a":2}`, `{"a":3}`)
-	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 3, WaitTime: time.Second, VisibilityTimeout: 60 * time.Second})
+	ch, cancel := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 3})
 	d := next(t, ch, "first")
 	// Give the loop time to block on handing out the next one, then stop.
 	time.Sleep(200 * time.Millisecond)
@@ -578,7 +578,7 @@ func TestGiveBackOnCancel(t *testing.T) {
 	}
 	// Messages handed out but unsettled stay in flight; the others were
 	// given back, so a new consumer gets them well before 60 s.
-	ch2, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 3, WaitTime: time.Second, ExitWhenFinished: false})
+	ch2, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 3, ExitWhenFinished: false})
 	got := 0
 	timeout := time.After(5 * time.Second)
 	for got < 2 {
@@ -730,7 +730,7 @@ func TestCloseFlushesDeletes(t *testing.T) {
 	}
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"n":1}`, `{"n":2}`)
-	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 2, WaitTime: time.Second})
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 2})
 	d1, d2 := next(t, ch, "first"), next(t, ch, "second")
 	if err := d1.Ack(ctx); err != nil {
 		t.Fatal(err)

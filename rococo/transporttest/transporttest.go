@@ -34,6 +34,18 @@ type Features struct {
 	// happen (a delivery beyond the prefetch bound, a premature close). The
 	// default is 300ms.
 	QuietPeriod time.Duration
+	// BreakMoves makes the retry and dead-letter copies of queue's messages
+	// fail on tr the way a broker can (queues deleted, publishing refused),
+	// and returns a function that repairs it. Nil skips the cases that need
+	// it.
+	BreakMoves func(t *testing.T, tr rococo.Transport, queue string) (repair func())
+	// Crash, when set, makes the transport lose its consumer the way a
+	// killed process does (for example: close its connection without
+	// settling anything), so that the next transport newTransport returns
+	// receives the unsettled deliveries again; the suite then checks that
+	// they come back Redelivered with Attempt one higher. Nil skips that
+	// case (an in-memory transport has no broker to outlive it).
+	Crash func(t *testing.T, tr rococo.Transport)
 }
 
 func (f *Features) setDefaults() {
@@ -73,6 +85,12 @@ func Run(t *testing.T, newTransport func(t *testing.T) rococo.Transport, f Featu
 		{"ExitWhenFinishedOnEmptyQueue", testExitWhenFinishedEmpty},
 		{"DoubleSettleFailsOrIsHarmless", testDoubleSettle},
 		{"CloseIsIdempotentAndClosesChannel", testClose},
+		{"ShortRetryNotBlockedByLongOne", testShortRetryNotBlocked},
+		{"ReleaseKeepsAttemptAndComesBackAfterDelay", testRelease},
+		{"GiveBacksDoNotInflateAttempts", testGiveBacks},
+		{"ShutdownIsNotAFailedAttempt", testShutdownNotAnAttempt},
+		{"BrokenMovesNeitherLoseNorSpin", testBrokenMoves},
+		{"CrashRedeliversWithNextAttempt", testCrash},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +100,7 @@ func Run(t *testing.T, newTransport func(t *testing.T) rococo.Transport, f Featu
 					t.Errorf("Close() = %v", err)
 				}
 			})
-			tc.fn(t, &suite{t: t, tr: tr, f: f})
+			tc.fn(t, &suite{t: t, tr: tr, f: f, newTransport: newTransport})
 		})
 	}
 }
@@ -117,9 +135,10 @@ func QueueName(t testing.TB) string {
 }
 
 type suite struct {
-	t  *testing.T
-	tr rococo.Transport
-	f  Features
+	t            *testing.T
+	tr           rococo.Transport
+	f            Features
+	newTransport func(t *testing.T) rococo.Transport
 }
 
 // consume starts consuming a fresh view of queue; the consumer stops when
@@ -229,7 +248,7 @@ func (s *suite) ack(d rococo.Delivery) {
 // closes without a delivery.
 func (s *suite) empty(queue string) {
 	s.t.Helper()
-	ch, _ := s.consume(queue, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true, WaitTime: time.Second})
+	ch, _ := s.consume(queue, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true})
 	s.closed(ch, fmt.Sprintf("queue %q should be empty", queue))
 }
 
@@ -466,7 +485,7 @@ func testCancel(t *testing.T, s *suite) {
 func testExitWhenFinished(t *testing.T, s *suite) {
 	q := QueueName(t)
 	s.publish(q, `{"e":1}`, `{"e":2}`)
-	ch, _ := s.consume(q, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true, WaitTime: time.Second})
+	ch, _ := s.consume(q, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true})
 	d := s.next(ch, "first delivery")
 	s.ack(d)
 	d = s.next(ch, "second delivery")

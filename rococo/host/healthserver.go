@@ -1,0 +1,80 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rococo-go/rococo/rococo/health"
+)
+
+// startHealth listens and serves the health endpoints; the returned func
+// shuts the server down and returns a serve error, if any. A serve failure
+// cancels the run through cancelRun.
+func (s *service) startHealth(reg *prometheus.Registry, cancelRun context.CancelFunc) (func() error, error) {
+	addr := s.cfg.HealthAddr
+	if addr == "" {
+		addr = fmt.Sprintf(":%d", s.cfg.HealthPort)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler: health.Handler(health.Options{
+			Gatherer: reg,
+			Ready:    s.ready,
+			Status:   s.status,
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		} else {
+			s.log.Error("health server stopped", "error", err)
+			cancelRun()
+		}
+		served <- err
+	}()
+	s.log.Info("health server listening", "addr", ln.Addr().String())
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), httpShutdown)
+		defer cancel()
+		shutErr := srv.Shutdown(ctx)
+		return errors.Join(<-served, shutErr)
+	}, nil
+}
+
+// ready backs /readyz: nil while the router consumes or the scheduler runs.
+func (s *service) ready() error {
+	if st := s.state.Load().(string); st != stateRunning {
+		return fmt.Errorf("service %s", st)
+	}
+	r, _ := s.runner.Load().(runner)
+	if r == nil {
+		return errors.New("service starting")
+	}
+	return r.Ready()
+}
+
+// status backs /status.
+func (s *service) status() health.Status {
+	return health.Status{
+		Service:       s.name,
+		Version:       s.info.Version,
+		Commit:        s.info.Commit,
+		Started:       s.started,
+		State:         s.state.Load().(string),
+		ExecutionType: s.cfg.ExecutionType,
+		Processor:     s.cfg.ProcessorType,
+		Queue:         s.cfg.QueueName,
+	}
+}
