@@ -20,7 +20,7 @@ rococo_service(
 See rules/README.md.
 """
 
-load("//rules/private:image.bzl", _RococoImageInfo = "RococoImageInfo", _rococo_image_rule = "rococo_image_rule")
+load("//rules/private:image.bzl", _RococoImageInfo = "RococoImageInfo", _rococo_image_rule = "rococo_image_rule", _rococo_platform_layout = "rococo_platform_layout")
 load("//rules/private:push.bzl", _rococo_load_rule = "rococo_load_rule", _rococo_push_all_rule = "rococo_push_all_rule", _rococo_push_rule = "rococo_push_rule")
 load("//rules/private:service.bzl", _rococo_push_all = "rococo_push_all", _rococo_service = "rococo_service")
 load("//rules/private:tests.bzl", _rococo_image_test = "rococo_image_test", _rococo_layout_test = "rococo_layout_test")
@@ -30,6 +30,7 @@ rococo_service = _rococo_service
 rococo_push_all = _rococo_push_all
 
 rococo_image_rule = _rococo_image_rule
+rococo_platform_layout = _rococo_platform_layout
 rococo_push_rule = _rococo_push_rule
 rococo_push_all_rule = _rococo_push_all_rule
 rococo_load_rule = _rococo_load_rule

@@ -10,6 +10,11 @@ helpers. Arguments after `--` go to the tool and win over the attributes:
 
     bazel run //services/email_rabbitmq:push -- --repository 127.0.0.1:5000/email --tag dev
     bazel run //services:push_all -- --repository-prefix ghcr.io/acme/rococo
+
+Tags and the repository may hold {KEY} placeholders from the workspace status
+(tools/workspace_status.sh: STABLE_GIT_COMMIT, STABLE_GIT_DESCRIBE, ...), filled
+with `bazel run --stamp` (or --config=release); without stamping a tag with a
+placeholder is left out.
 """
 
 load(":image.bzl", "RococoImageInfo")
@@ -29,20 +34,38 @@ def _check_repository(attr_name, repo):
     if "@" in repo or ("/" in repo and ":" in repo.split("/")[-1]):
         fail("`%s` attribute should not contain a digest or tag; give tags in remote_tags. got: %s" % (attr_name, repo))
 
+def _stamp_lines(ctx):
+    """Returns the tool's --stamp-file lines and files when stamping."""
+    if not ctx.attr.stamp:
+        return [], []
+    files = [ctx.info_file, ctx.version_file]
+    return ["  --stamp-file " + _runfile(ctx, f) + " \\" for f in files], files
+
 def _push_impl(ctx):
     _check_repository("repository", ctx.attr.repository)
+    if ctx.attr.repository and ctx.file.repository_file:
+        fail("give `repository` or `repository_file`, not both")
     img = ctx.attr.image[RococoImageInfo]
     tool = ctx.executable._push
     lines = [
         "exec " + _runfile(ctx, tool) + " --layout " + _runfile(ctx, img.layout) + " \\",
         "  --default-repository " + _q(ctx.attr.repository) + " \\",
     ]
+    files = [img.layout, tool]
+    if ctx.file.repository_file:
+        lines.append("  --default-repository-file " + _runfile(ctx, ctx.file.repository_file) + " \\")
+        files.append(ctx.file.repository_file)
     for t in ctx.attr.remote_tags:
         lines.append("  --default-tag " + _q(t) + " \\")
+    if ctx.file.remote_tags_file:
+        lines.append("  --default-tags-file " + _runfile(ctx, ctx.file.remote_tags_file) + " \\")
+        files.append(ctx.file.remote_tags_file)
+    stamp_lines, stamp_files = _stamp_lines(ctx)
+    lines.extend(stamp_lines)
     lines.append('  "$@"')
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(script, _PRELUDE.format(rule = "rococo_push_rule", label = ctx.label) + "\n".join(lines) + "\n", is_executable = True)
-    runfiles = ctx.runfiles(files = [img.layout, tool]).merge(ctx.attr._push[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(files = files + stamp_files).merge(ctx.attr._push[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 _push_attrs = {
@@ -55,9 +78,24 @@ _push_attrs = {
         doc = "REGISTRY/PATH to push to, without tag or digest. Overridable with `-- --repository`. " +
               "When empty, --repository must be given at run time.",
     ),
+    "repository_file": attr.label(
+        doc = "A file holding the repository (one line), instead of `repository`; it may be generated, and " +
+              "may hold {KEY} placeholders.",
+        allow_single_file = True,
+    ),
     "remote_tags": attr.string_list(
-        doc = "Tags set after the push by digest. `-- --tag T` (repeatable) replaces them.",
+        doc = "Tags set after the push by digest; {KEY} placeholders are filled with --stamp. " +
+              "`-- --tag T` (repeatable) replaces them and remote_tags_file.",
         default = ["latest"],
+    ),
+    "remote_tags_file": attr.label(
+        doc = "A file of more tags, one a line (blank lines and # comments skipped), such as one a " +
+              "genrule or expand_template writes; {KEY} placeholders as in remote_tags.",
+        allow_single_file = True,
+    ),
+    "stamp": attr.bool(
+        doc = "Fill {KEY} placeholders from the workspace status. The macro sets it from --stamp.",
+        default = False,
     ),
     "_push": attr.label(
         default = Label("//tools/push"),
@@ -93,10 +131,12 @@ def _push_all_impl(ctx):
         lines.append("  --image " + _q(service + "=") + _runfile(ctx, img.layout) + " \\")
     for t in ctx.attr.remote_tags:
         lines.append("  --default-tag " + _q(t) + " \\")
+    stamp_lines, stamp_files = _stamp_lines(ctx)
+    lines.extend(stamp_lines)
     lines.append('  "$@"')
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(script, _PRELUDE.format(rule = "rococo_push_all_rule", label = ctx.label) + "\n".join(lines) + "\n", is_executable = True)
-    runfiles = ctx.runfiles(files = layouts + [tool]).merge(ctx.attr._push[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(files = layouts + [tool] + stamp_files).merge(ctx.attr._push[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 rococo_push_all_rule = rule(
@@ -111,8 +151,12 @@ rococo_push_all_rule = rule(
             doc = "REGISTRY/PATH under which each service is pushed. Overridable with `-- --repository-prefix`.",
         ),
         "remote_tags": attr.string_list(
-            doc = "Tags set on every image after its push by digest. `-- --tag T` replaces them.",
+            doc = "Tags set on every image after its push by digest ({KEY} placeholders filled with --stamp). `-- --tag T` replaces them.",
             default = ["latest"],
+        ),
+        "stamp": attr.bool(
+            doc = "Fill {KEY} placeholders from the workspace status. rococo_push_all sets it from --stamp.",
+            default = False,
         ),
         "jobs": attr.int(
             doc = "Images pushed at once. `-- --jobs N` overrides it.",
@@ -128,37 +172,92 @@ rococo_push_all_rule = rule(
     doc = "Pushes many images in parallel (`bazel run`). Most users should use rococo_push_all.",
 )
 
-_LOAD = """tar={tar}
+_LOAD = """tar=$(mktemp "${{TMPDIR:-/tmp}}/rococo-load.XXXXXX")
+trap 'rm -f "$tar"' EXIT
+{imagebuilder} tar --layout {layout} --platform {platform} {tags} --out "$tar"
 for tool in podman docker; do
   if command -v "$tool" >/dev/null 2>&1; then
-    echo "load: $tool load -i {short}" >&2
+    echo "load: $tool load ({platform} image of {label}, tagged {tag_list})" >&2
     if ! "$tool" load -i "$tar" "$@"; then
-      echo "load: FAILED: $tool load -i {short} (is the $tool daemon or service running?)" >&2
+      echo "load: FAILED: $tool load (is the $tool daemon or service running?)" >&2
       exit 1
     fi
     exit 0
   fi
 done
-echo "load: FAILED: neither podman nor docker is installed; install one, or use the tarball $tar" >&2
+echo "load: FAILED: neither podman nor docker is installed; install one, or build the docker tarball: bazel build {tar_label}" >&2
 exit 1
 """
 
 def _load_impl(ctx):
     img = ctx.attr.image[RococoImageInfo]
+    if ctx.attr.platform not in img.platforms:
+        fail("platform: %s is not in the image's platforms %s" % (ctx.attr.platform, img.platforms))
+    if not ctx.attr.repo_tags:
+        fail("repo_tags: want at least one REPOSITORY:TAG for the loaded image")
+    tool = ctx.executable._imagebuilder
+    tags = " ".join(["--tag " + _q(t) for t in ctx.attr.repo_tags])
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
-    body = _LOAD.format(tar = _runfile(ctx, img.tarball), short = img.tarball.short_path)
+    body = _LOAD.format(
+        imagebuilder = _runfile(ctx, tool),
+        layout = _runfile(ctx, img.layout),
+        platform = _q(ctx.attr.platform),
+        tags = tags,
+        label = ctx.attr.image.label,
+        tag_list = ", ".join(ctx.attr.repo_tags),
+        tar_label = "//%s:%s.tar" % (ctx.label.package, ctx.attr.image.label.name),
+    )
     ctx.actions.write(script, _PRELUDE.format(rule = "rococo_load_rule", label = ctx.label) + body, is_executable = True)
-    return [DefaultInfo(executable = script, runfiles = ctx.runfiles(files = [img.tarball]))]
+
+    # The tarball itself, only when the output group is asked for.
+    tarball = ctx.actions.declare_file(ctx.label.name + ".tar")
+    args = ctx.actions.args()
+    args.add_all(["tar", "--layout", img.layout.path, "--platform", ctx.attr.platform, "--out", tarball.path])
+    for t in ctx.attr.repo_tags:
+        args.add("--tag", t)
+    ctx.actions.run(
+        executable = ctx.executable._imagebuilder_exec,
+        arguments = [args],
+        inputs = [img.layout],
+        outputs = [tarball],
+        mnemonic = "RococoImageTar",
+        progress_message = "Writing the docker tarball of %{label}",
+    )
+    runfiles = ctx.runfiles(files = [img.layout, tool]).merge(ctx.attr._imagebuilder[DefaultInfo].default_runfiles)
+    return [
+        DefaultInfo(executable = script, runfiles = runfiles),
+        OutputGroupInfo(tarball = depset([tarball])),
+    ]
 
 rococo_load_rule = rule(
     implementation = _load_impl,
     attrs = {
         "image": attr.label(
-            doc = "The rococo_image_rule target whose tarball to load.",
+            doc = "The rococo_image_rule target to load.",
             mandatory = True,
             providers = [RococoImageInfo],
         ),
+        "platform": attr.string(
+            doc = "The platform loaded, such as linux/amd64 (the macro picks the host's CPU).",
+            mandatory = True,
+        ),
+        "repo_tags": attr.string_list(
+            doc = "REPOSITORY:TAG names of the loaded image, in this order.",
+            mandatory = True,
+        ),
+        "_imagebuilder": attr.label(
+            default = Label("//tools/imagebuilder"),
+            executable = True,
+            cfg = "target",
+        ),
+        "_imagebuilder_exec": attr.label(
+            default = Label("//tools/imagebuilder"),
+            executable = True,
+            cfg = "exec",
+        ),
     },
     executable = True,
-    doc = "Loads an image's tarball into podman or docker, whichever is installed (`bazel run`).",
+    doc = "Loads an image into podman or docker, whichever is installed (`bazel run`; arguments after -- go to " +
+          "`load`). The docker tarball is written when the target runs, so `bazel build //...` does not write it; " +
+          "output group `tarball` builds it as a file (rococo_service's `:image.tar`).",
 )

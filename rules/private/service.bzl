@@ -2,10 +2,12 @@
 
 load("@bazel_skylib//rules:write_file.bzl", "write_file")
 load("@rules_go//go:def.bzl", "go_binary")
-load(":image.bzl", "rococo_image_rule")
+load(":image.bzl", "rococo_image_rule", "rococo_platform_layout")
 load(":push.bzl", "rococo_load_rule", "rococo_push_all_rule", "rococo_push_rule")
+load(":run.bzl", "rococo_run_binary")
 load(":tests.bzl", "rococo_image_test", "rococo_layout_test")
 load(":validate.bzl", "image_env", "is_lib_label", "validate_attrs", "validate_layout")
+load(":validate_image.bzl", "CONFIG_FILES", "DEFAULT_PLATFORMS", "WORKDIR", "validate_image_attrs", "validate_k8s_attrs")
 
 # Linked into every service by the rule itself, whatever processor.go
 # imports: label -> Go import path.
@@ -17,7 +19,8 @@ VERSION_PACKAGE = "github.com/rococo-go/rococo/common/version"
 
 DEFAULT_SOURCE = "https://github.com/rococo-go/rococo"
 
-_PLATFORMS = ["linux/amd64", "linux/arm64"]
+# The platforms `bazel run` may need (the host's CPU); built only when asked for.
+_HOST_PLATFORMS = ["linux/amd64", "linux/arm64"]
 
 _WELL_KNOWN_TAGS = ["manual", "no-remote", "no-cache", "no-sandbox", "requires-network", "exclusive"]
 
@@ -64,9 +67,21 @@ def rococo_service(
         deps = [],
         embed = [],
         repository = "",
+        repository_file = None,
         remote_tags = ["latest"],
+        repo_tags = None,
         base = None,
         source = DEFAULT_SOURCE,
+        labels = {},
+        annotations = {},
+        exposed_ports = None,
+        files = {},
+        tars = [],
+        platforms = None,
+        args = [],
+        replicas = None,
+        resources = {},
+        pod_disruption_budget = None,
         tags = [],
         visibility = None,
         **kwargs):
@@ -80,15 +95,29 @@ def rococo_service(
     the fix.
 
     Targets created (in the service's package):
-      <name>: the static binary for the host's CPU (an alias); `bazel run` runs it
-        with the image's env (add `-- --once` to run a cron processor once).
-      <name>_linux_amd64, <name>_linux_arm64: pure, static Go binaries.
-      image: the OCI image layout (linux/amd64 + linux/arm64 index).
-      image.tar: a tarball for `docker load` / `podman load` (host CPU).
-      load: `bazel run` loads image.tar into podman or docker.
+      <name>: the static binary for the host's CPU; `bazel run` runs it with
+        the image's env and the service's config files in its working
+        directory (add `-- --once` to run a cron processor once).
+      <name>_linux_amd64, <name>_linux_arm64 (and one per other platform):
+        pure, static Go binaries.
+      image: the OCI image layout (an index of `platforms`; index.json holds
+        its one descriptor, as crane and rules_oci read it).
+      image.linux_amd64, ...: one platform as a single-image layout
+        (rules_oci's oci_image base, oci_load); manual.
+      image.tar: a tarball for `docker load` / `podman load` (host CPU),
+        tagged repo_tags; manual, built when asked for.
+      load: `bazel run` loads the image into podman or docker as repo_tags.
       push: `bazel run` pushes to `repository` (-- --repository R --tag T override).
-      image_test: the image config against these attributes, plus a registry round trip.
+      k8s: Kubernetes manifests (k8s.yaml) with the image pinned by digest.
+      image_test: the image config and manifests against these attributes,
+        plus a crane push of the layout directory and a pull back.
+      k8s_test: the manifests decoded strictly and checked.
       layout_test: README.md not empty, lib/ has Go files, the code depends on lib.
+
+    Config files: config.yaml and custom.yaml in the service's package, when
+    present, go into the image's working directory (/app/config.yaml,
+    /app/custom.yaml; root-owned, mode 0644), where the runtime reads them,
+    and into the working directory of `bazel run //services/<name>`.
 
     Args:
       name: the service name: the directory under services/, the binary
@@ -113,11 +142,37 @@ def rococo_service(
       deps: extra Go dependencies of the binary. //common is always added.
       embed: the service's main library (processor.go, package main), kept
         by Gazelle.
-      repository: REGISTRY/PATH that `:push` pushes to.
-      remote_tags: tags `:push` sets after pushing by digest.
-      base: optional base image (an OCI layout target); default scratch plus
-        CA roots, time zones, a nonroot user and /tmp.
+      repository: REGISTRY/PATH that `:push` pushes to (and `:k8s` names).
+      repository_file: a file holding the repository instead (one line;
+        {KEY} stamp placeholders allowed).
+      remote_tags: tags `:push` sets after pushing by digest: a list
+        ({KEY} placeholders such as "git-{STABLE_GIT_COMMIT}" filled with
+        --stamp, left out without), or the label of a file of tags, one a line.
+      repo_tags: REPOSITORY:TAG names `:load` and `:image.tar` give the image;
+        default [<repository or rococo/<name>>:<first remote tag>].
+      base: optional base image (an OCI layout target: another image, or a
+        layout from `crane pull --format=oci` / rules_oci's oci_pull);
+        default scratch plus CA roots, time zones, a nonroot user and /tmp.
       source: the org.opencontainers.image.source label.
+      labels: more image config labels ({KEY} placeholders filled with
+        --stamp); the org.opencontainers.image.* keys the rule sets are refused.
+      annotations: annotations of the image index and manifests, likewise.
+      exposed_ports: ports the image declares ("8080/tcp", "53/udp");
+        default the health port (HEALTH_PORT in env, else 8080; none when 0).
+      files: extra files: a dict of label to absolute path in the image
+        (a path ending in / takes every file of the target); root-owned,
+        mode 0644. Not under /tmp, not the binary.
+      tars: tar files added as one layer each, with owners and modes fixed
+        (root; 0755 directories and executables, 0644 other files).
+      platforms: the image's platforms; default ["linux/amd64", "linux/arm64"].
+      args: default arguments of the entrypoint (the image's Cmd).
+      replicas: the Deployment's replicas in `:k8s` (default 1). A CRON
+        service with more than 1 runs as a Deployment with leader election
+        (needs messaging_type = "RabbitMqConnection").
+      resources: the container's resources in `:k8s`: {"requests": {"cpu":
+        "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}.
+      pod_disruption_budget: adds a PodDisruptionBudget to `:k8s`:
+        {"max_unavailable": 1} or {"min_available": "50%"}.
       tags: tags for the generated tests and targets (only well-known tags
         reach the internal targets).
       visibility: visibility of `<name>`, the platform binaries, `image`, `image.tar`.
@@ -145,7 +200,27 @@ def rococo_service(
         lib = lib,
         lib_in_deps = _lib_in_deps(pkg, deps, embed) if lib == "package" else None,
     )
-    errs = validate_layout(label, pkg, layout) + validate_attrs(label, a)
+    config_files = [f for f in CONFIG_FILES if native.glob([f], allow_empty = True)]
+    image_attrs = {
+        "labels": labels,
+        "annotations": annotations,
+        "exposed_ports": exposed_ports,
+        "files": files,
+        "config_files": ["%s/%s" % (WORKDIR, f) for f in config_files],
+        "tars": tars,
+        "platforms": platforms,
+        "args": args,
+        "repository": repository,
+        "repository_file": repository_file,
+        "remote_tags": remote_tags,
+        "repo_tags": repo_tags,
+    }
+    k8s_attrs = {
+        "replicas": replicas,
+        "resources": resources,
+        "pod_disruption_budget": pod_disruption_budget,
+    }
+    errs = validate_layout(label, pkg, layout) + validate_attrs(label, a) + validate_image_attrs(label, name, image_attrs) + validate_k8s_attrs(label, k8s_attrs)
     if not embed:
         errs.append("%s: embed is empty: the service has no main library. Fix: run bazel run //:gazelle so it sets embed = [\":%s_lib\"] from processor.go." % (label, name))
     if errs:
@@ -188,8 +263,9 @@ def rococo_service(
 
     # The image's env, also set when the binary runs with `bazel run`.
     baked = image_env(a)
+    platforms = platforms or DEFAULT_PLATFORMS
     binaries = {}
-    for p in _PLATFORMS:
+    for p in _HOST_PLATFORMS + [p for p in platforms if p not in _HOST_PLATFORMS]:
         goos, goarch = p.split("/")
         bin_name = "%s_%s_%s" % (name, goos, goarch)
         go_binary(
@@ -208,87 +284,41 @@ def rococo_service(
             visibility = visibility,
             **kwargs
         )
-        binaries[":" + bin_name] = p
-    native.alias(
+        if p in platforms:
+            binaries[":" + bin_name] = p
+    rococo_run_binary(
         name = name,
-        actual = select({
+        binary = select({
             Label("@rules_go//go/platform:arm64"): ":%s_linux_arm64" % name,
             "//conditions:default": ":%s_linux_amd64" % name,
         }),
+        config_files = config_files,
         tags = internal_tags,
         visibility = visibility,
     )
-
-    labels = {
-        "org.opencontainers.image.title": name,
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.source": source,
-        "org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
-    }
-    stamped = select({
-        Label("//rules:stamp"): True,
-        "//conditions:default": False,
-    })
-    rococo_image_rule(
-        name = "image",
-        service = name,
+    _image_targets(
+        name = name,
+        label = label,
+        version = version,
+        source = source,
+        env = baked,
         binaries = binaries,
-        env = baked,
-        labels = labels,
-        base = base,
-        stamp = stamped,
-        tar_platform = select({
-            Label("@rules_go//go/platform:arm64"): "linux/arm64",
-            "//conditions:default": "linux/amd64",
-        }),
-        tar_tag = "%s:%s" % (repository or "rococo/" + name, remote_tags[0] if remote_tags else "latest"),
-        tags = internal_tags,
-        visibility = visibility,
-    )
-    native.filegroup(
-        name = "image.tar",
-        srcs = [":image"],
-        output_group = "tarball",
-        tags = internal_tags,
-        visibility = visibility,
-    )
-    rococo_load_rule(
-        name = "load",
-        image = ":image",
-        tags = internal_tags,
-    )
-    rococo_push_rule(
-        name = "push",
-        image = ":image",
+        platforms = platforms,
+        config_files = config_files,
         repository = repository,
+        repository_file = repository_file,
         remote_tags = remote_tags,
-        tags = internal_tags,
-    )
-    expected_labels = {k: v for k, v in labels.items() if k != "org.opencontainers.image.revision"}
-    unstamped_labels = dict(expected_labels)
-    unstamped_labels["org.opencontainers.image.created"] = "1970-01-01T00:00:00Z"
-    rococo_image_test(
-        name = "image_test",
-        image = ":image",
-        service_label = label,
-        platforms = _PLATFORMS,
-        env = baked,
-        labels = select({
-            Label("//rules:stamp"): expected_labels,
-            "//conditions:default": unstamped_labels,
-        }),
-        stamped_labels = select({
-            Label("//rules:stamp"): ["org.opencontainers.image.created"],
-            "//conditions:default": [],
-        }),
-        # The commit is there only where the workspace status found one.
-        optional_labels = select({
-            Label("//rules:stamp"): ["org.opencontainers.image.revision"],
-            "//conditions:default": [],
-        }),
-        scratch = base == None,
-        size = "small",
+        repo_tags = repo_tags,
+        base = base,
+        labels = labels,
+        annotations = annotations,
+        exposed_ports = exposed_ports,
+        files = files,
+        tars = tars,
+        args = args,
         tags = tags,
+        internal_tags = internal_tags,
+        visibility = visibility,
     )
     rococo_layout_test(
         name = "layout_test",
@@ -297,6 +327,136 @@ def rococo_service(
         readme = "README.md",
         lib = "//%s/lib" % pkg,
         embed = embed,
+        size = "small",
+        tags = tags,
+    )
+
+# org.opencontainers.image.* labels and annotations every image gets.
+def _oci_keys(name, version, source):
+    return {
+        "org.opencontainers.image.title": name,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.source": source,
+        "org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
+    }
+
+def _health_ports(env):
+    """The health port the runtime listens on, as exposed_ports: HEALTH_PORT, default 8080, none for 0."""
+    port = env.get("HEALTH_PORT", "8080")
+    return [] if port == "0" else ["%s/tcp" % port]
+
+def _expected(keys):
+    """Returns the labels (or annotations) the image test expects.
+
+    Those without {KEY} placeholders (the others are left out without
+    --stamp and have values known only to the build with it), and the
+    created time.
+    """
+    fixed = {k: v for k, v in keys.items() if "{" not in v}
+    unstamped = dict(fixed)
+    unstamped["org.opencontainers.image.created"] = "1970-01-01T00:00:00Z"
+    return select({
+        Label("//rules:stamp"): fixed,
+        "//conditions:default": unstamped,
+    })
+
+def _placeholder_keys(*dicts):
+    """The keys whose values hold {KEY} placeholders."""
+    return sorted({k: True for d in dicts for k, v in d.items() if "{" in v}.keys())
+
+def _image_targets(name, label, version, source, env, binaries, platforms, config_files, repository, repository_file, remote_tags, repo_tags, base, labels, annotations, exposed_ports, files, tars, args, tags, internal_tags, visibility):
+    """The image, its per-platform layouts, load, image.tar, push and image_test."""
+    all_labels = _oci_keys(name, version, source)
+    all_labels.update(labels)
+    all_annotations = _oci_keys(name, version, source)
+    all_annotations.update(annotations)
+    ports = _health_ports(env) if exposed_ports == None else exposed_ports
+    all_files = {":" + f: "%s/%s" % (WORKDIR, f) for f in config_files}
+    all_files.update(files)
+    stamped = select({
+        Label("//rules:stamp"): True,
+        "//conditions:default": False,
+    })
+    rococo_image_rule(
+        name = "image",
+        service = name,
+        binaries = binaries,
+        env = env,
+        labels = all_labels,
+        annotations = all_annotations,
+        args = args,
+        exposed_ports = ports,
+        files = all_files,
+        tars = tars,
+        base = base,
+        stamp = stamped,
+        tags = internal_tags,
+        visibility = visibility,
+    )
+    manual = internal_tags + ([] if "manual" in internal_tags else ["manual"])
+    for p in platforms:
+        rococo_platform_layout(
+            name = "image." + p.replace("/", "_"),
+            image = ":image",
+            platform = p,
+            tags = manual,
+            visibility = visibility,
+        )
+
+    # The host's CPU when the image has it, else the first platform.
+    host = {p: p if p in platforms else platforms[0] for p in ["linux/amd64", "linux/arm64"]}
+    first_tag = remote_tags[0] if type(remote_tags) == "list" and remote_tags else "latest"
+    rococo_load_rule(
+        name = "load",
+        image = ":image",
+        platform = select({
+            Label("@rules_go//go/platform:arm64"): host["linux/arm64"],
+            "//conditions:default": host["linux/amd64"],
+        }),
+        repo_tags = repo_tags or ["%s:%s" % (repository or "rococo/" + name, first_tag if "{" not in first_tag else "latest")],
+        tags = internal_tags,
+    )
+    native.filegroup(
+        name = "image.tar",
+        srcs = [":load"],
+        output_group = "tarball",
+        tags = manual,
+        visibility = visibility,
+    )
+    tags_file = type(remote_tags) == "string"
+    rococo_push_rule(
+        name = "push",
+        image = ":image",
+        repository = repository,
+        repository_file = repository_file,
+        remote_tags = [] if tags_file else remote_tags,
+        remote_tags_file = remote_tags if tags_file else None,
+        stamp = stamped,
+        tags = internal_tags,
+    )
+    rococo_image_test(
+        name = "image_test",
+        image = ":image",
+        service_label = label,
+        platforms = platforms,
+        env = env,
+        labels = _expected(all_labels),
+        annotations = _expected(all_annotations),
+        stamped_labels = select({
+            Label("//rules:stamp"): ["org.opencontainers.image.created"],
+            "//conditions:default": [],
+        }),
+        # Stamped values (the commit, or anything from the workspace status)
+        # are there only where the workspace status has them.
+        optional_labels = select({
+            Label("//rules:stamp"): _placeholder_keys(all_labels, all_annotations),
+            "//conditions:default": [],
+        }),
+        cmd = args,
+        exposed_ports = ports,
+        files = all_files,
+        tars = tars,
+        scratch = base == None,
         size = "small",
         tags = tags,
     )
@@ -313,7 +473,8 @@ def rococo_push_all(name, services = None, exclude = [], repository_prefix = "",
         direct subpackage (each services/<name>/ with a BUILD.bazel).
       exclude: subpackages that are not services.
       repository_prefix: REGISTRY/PATH; `-- --repository-prefix` overrides it.
-      remote_tags: tags set on each image; `-- --tag` replaces them.
+      remote_tags: tags set on each image ({KEY} placeholders filled with
+        --stamp); `-- --tag` replaces them.
       jobs: images pushed at once; `-- --jobs` overrides it.
       **kwargs: Bazel's common attributes (tags, visibility).
     """
@@ -329,5 +490,9 @@ def rococo_push_all(name, services = None, exclude = [], repository_prefix = "",
         repository_prefix = repository_prefix,
         remote_tags = remote_tags,
         jobs = jobs,
+        stamp = select({
+            Label("//rules:stamp"): True,
+            "//conditions:default": False,
+        }),
         **kwargs
     )

@@ -3,17 +3,20 @@
 Most users should use the rococo_service macro, which creates them as
 `:image_test` and `:layout_test`.
 
-- rococo_image_test checks the built image against the attributes (env,
-  entrypoint, user, working directory, labels, platforms, system files,
-  static binaries), then pushes it to a registry served in process on
-  127.0.0.1, pulls it back and checks it again.
+- rococo_image_test checks the built image against the attributes (the
+  layout's form, env, entrypoint, args, user, working directory, labels,
+  annotations, exposed ports, extra files and tars, platforms, system files,
+  static binaries), then pushes the layout directory with crane to a
+  registry served in process on 127.0.0.1 as rules_oci's oci_push does,
+  pulls it back with `crane pull --format=oci`, requires the same digest and
+  checks the pulled image again.
 - rococo_layout_test checks what loading cannot see: README.md is not
   empty, the lib package has Go files, and the service's code depends on
   it.
 """
 
 load("@rules_go//go:def.bzl", "GoArchive", "GoInfo")
-load(":image.bzl", "RococoImageInfo")
+load(":image.bzl", "RococoImageInfo", "expand_files")
 load(":runfiles.bzl", _q = "shell_quote", _runfile = "runfile")
 
 _PRELUDE = """#!/usr/bin/env bash
@@ -24,26 +27,37 @@ RUNFILES_DIR="${{RUNFILES_DIR:-${{TEST_SRCDIR:-$0.runfiles}}}}"
 
 def _image_test_impl(ctx):
     img = ctx.attr.image[RococoImageInfo]
+    files = expand_files(ctx.attr.files)
     expect = ctx.actions.declare_file(ctx.label.name + ".expect.json")
+
+    # Paths of sources are relative to the test's working directory (the
+    # main repository's runfiles), where they are.
     ctx.actions.write(expect, json.encode(struct(
         service = ctx.attr.service_label,
         name = img.service,
         platforms = ctx.attr.platforms,
         env = ctx.attr.env,
         labels = ctx.attr.labels,
+        annotations = ctx.attr.annotations,
         stamped_labels = ctx.attr.stamped_labels,
         optional_labels = ctx.attr.optional_labels,
+        args = ctx.attr.cmd,
+        exposed_ports = ctx.attr.exposed_ports,
+        files = [struct(path = p, source = f.short_path) for p, f in files],
+        tars = [t.short_path for t in ctx.files.tars],
         scratch = ctx.attr.scratch,
     )))
     tool = ctx.executable._imagebuilder
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(script, _PRELUDE.format(rule = "rococo_image_test", label = ctx.label) +
-                              "exec {tool} verify --layout {layout} --expect {expect} --roundtrip\n".format(
+                              "exec {tool} verify --layout {layout} --digest-file {digest} --expect {expect} --roundtrip\n".format(
                                   tool = _runfile(ctx, tool),
                                   layout = _runfile(ctx, img.layout),
+                                  digest = _runfile(ctx, img.digest),
                                   expect = _runfile(ctx, expect),
                               ), is_executable = True)
-    runfiles = ctx.runfiles(files = [tool, img.layout, expect]).merge(ctx.attr._imagebuilder[DefaultInfo].default_runfiles)
+    data = [f for _, f in files] + ctx.files.tars
+    runfiles = ctx.runfiles(files = [tool, img.layout, img.digest, expect] + data).merge(ctx.attr._imagebuilder[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 rococo_image_test = rule(
@@ -68,11 +82,28 @@ rococo_image_test = rule(
         "labels": attr.string_dict(
             doc = "Labels the image must carry with these values.",
         ),
+        "annotations": attr.string_dict(
+            doc = "Annotations the index and every manifest must carry with these values.",
+        ),
         "stamped_labels": attr.string_list(
-            doc = "Labels that must be present with any non-empty value (stamped builds).",
+            doc = "Labels and annotations that must be present with any non-empty value (stamped builds).",
         ),
         "optional_labels": attr.string_list(
-            doc = "Labels that may be present with any value.",
+            doc = "Labels and annotations that may be present with any value.",
+        ),
+        "cmd": attr.string_list(
+            doc = "The entrypoint's default arguments (the config's Cmd; the image rule's args).",
+        ),
+        "exposed_ports": attr.string_list(
+            doc = "The ports the config must expose.",
+        ),
+        "files": attr.label_keyed_string_dict(
+            doc = "Extra files as the image rule's files: each must be in the image with its bytes, root-owned, mode 0644.",
+            allow_files = True,
+        ),
+        "tars": attr.label_list(
+            doc = "Tars whose normalised entries must all be in the image.",
+            allow_files = True,
         ),
         "scratch": attr.bool(
             doc = "The image has no base: check the system files too.",

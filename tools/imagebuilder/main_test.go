@@ -3,17 +3,23 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/rococo-go/rococo/tools/imagebuilder/ociimage"
+	"github.com/rococo-go/rococo/tools/push/pusher"
 )
 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
@@ -58,6 +64,10 @@ func TestBuildStampsLabels(t *testing.T) {
 			"org.opencontainers.image.title":    "svc",
 			"org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
 		},
+		Annotations: map[string]string{
+			"org.opencontainers.image.title":    "svc",
+			"org.opencontainers.image.revision": "{STABLE_GIT_COMMIT}",
+		},
 		Created: "{BUILD_TIMESTAMP}",
 	})
 	bin := writeFile(t, dir, "bin", []byte("not an elf"))
@@ -81,7 +91,7 @@ func TestBuildStampsLabels(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "layout")
 			args := []string{"build", "--spec", specPath, "--binary", "linux/amd64=" + bin, "--tzdata", tz, "--layout", out,
-				"--tar", filepath.Join(t.TempDir(), "image.tar"), "--digest-file", filepath.Join(t.TempDir(), "digest")}
+				"--digest-file", filepath.Join(t.TempDir(), "digest")}
 			if tc.stamps != "" {
 				args = append(args, "--stamp-file", writeFile(t, t.TempDir(), "status.txt", []byte(tc.stamps)))
 			}
@@ -89,11 +99,17 @@ func TestBuildStampsLabels(t *testing.T) {
 			if code := run(args, &stderr, &stderr); code != 0 {
 				t.Fatalf("run(build) = %d: %s", code, stderr.String())
 			}
-			idx, err := layout.ImageIndexFromPath(out)
+			idx, cleanup, err := pusher.OpenLayout(out)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer cleanup()
 			im, _ := idx.IndexManifest()
+			for k, v := range tc.wantLabels {
+				if im.Annotations[k] != v {
+					t.Errorf("index annotation %s = %q, want %q", k, im.Annotations[k], v)
+				}
+			}
 			img, err := idx.Image(im.Manifests[0].Digest)
 			if err != nil {
 				t.Fatal(err)
@@ -175,7 +191,7 @@ func TestVerifyRoundtrip(t *testing.T) {
 	if code := run([]string{"verify", "--layout", out, "--expect", expect, "--roundtrip"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("run(verify --roundtrip) = %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "pushed to 127.0.0.1:") || !strings.Contains(stdout.String(), "pulled back; config matches") {
+	if !strings.Contains(stdout.String(), "crane pushed the layout directory to 127.0.0.1:") || !strings.Contains(stdout.String(), "pulled it back with the same digest") {
 		t.Errorf("verify output = %q, want the round trip reported", stdout.String())
 	}
 }
@@ -212,5 +228,131 @@ func TestParseCreated(t *testing.T) {
 		if (err == nil) != tc.ok || !got.Equal(tc.want) {
 			t.Errorf("parseCreated(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// buildTwoPlatforms builds a layout of service svc for amd64 and arm64 and
+// returns its directory and the dir holding the inputs.
+func buildTwoPlatforms(t *testing.T, sp spec, extra ...string) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	specPath := writeJSON(t, dir, "spec.json", sp)
+	amd := writeFile(t, dir, "amd", elfHeader(t, elf.EM_X86_64))
+	arm := writeFile(t, dir, "arm", elfHeader(t, elf.EM_AARCH64))
+	out := filepath.Join(dir, "layout")
+	args := append([]string{"build", "--spec", specPath, "--binary", "linux/amd64=" + amd, "--binary", "linux/arm64=" + arm, "--layout", out,
+		"--digest-file", filepath.Join(dir, "digest")}, extra...)
+	if len(extra) == 0 {
+		args = append(args, "--tzdata", writeFile(t, dir, "zoneinfo.zip", zoneZip(t)))
+	}
+	var stderr bytes.Buffer
+	if code := run(args, &stderr, &stderr); code != 0 {
+		t.Fatalf("run(build) = %d: %s", code, stderr.String())
+	}
+	return out, dir
+}
+
+func TestTarAndPlatformCommands(t *testing.T) {
+	out, dir := buildTwoPlatforms(t, spec{Name: "svc", Env: map[string]string{"A": "1"}})
+	tarPath := filepath.Join(dir, "image.tar")
+	var stderr bytes.Buffer
+	if code := run([]string{"tar", "--layout", out, "--platform", "linux/arm64", "--tag", "example.com/svc:v1", "--tag", "svc:dev", "--out", tarPath}, &stderr, &stderr); code != 0 {
+		t.Fatalf("run(tar) = %d: %s", code, stderr.String())
+	}
+	img, err := tarball.ImageFromPath(tarPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf, _ := img.ConfigFile(); cf.Architecture != "arm64" {
+		t.Errorf("tar image architecture = %s, want arm64", cf.Architecture)
+	}
+	plat := filepath.Join(dir, "amd64")
+	if code := run([]string{"platform", "--layout", out, "--platform", "linux/amd64", "--out", plat}, &stderr, &stderr); code != 0 {
+		t.Fatalf("run(platform) = %d: %s", code, stderr.String())
+	}
+	// crane push of the single-platform layout pushes the image itself.
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/svc:amd64"
+	if _, err := crane(context.Background(), "push", plat, ref); err != nil {
+		t.Fatal(err)
+	}
+	got, err := crane(context.Background(), "config", ref)
+	if err != nil || !strings.Contains(got, `"architecture":"amd64"`) {
+		t.Errorf("crane config of the pushed platform layout = %q, %v; want an amd64 image config", got, err)
+	}
+	for _, args := range [][]string{
+		{"tar", "--layout", out, "--platform", "linux/amd64", "--out", tarPath},
+		{"tar", "--layout", out, "--platform", "linux/s390x", "--tag", "svc:x", "--out", tarPath},
+		{"platform", "--layout", out, "--out", plat},
+	} {
+		stderr.Reset()
+		if code := run(args, &stderr, &stderr); code == 0 || stderr.Len() == 0 {
+			t.Errorf("run(%q) = %d, %q; want a failure with a message", args, code, stderr.String())
+		}
+	}
+}
+
+func TestVerifyChecksDigestFile(t *testing.T) {
+	out, dir := buildTwoPlatforms(t, spec{Name: "svc"})
+	expect := writeJSON(t, dir, "expect.json", ociimage.Expectation{Service: "//services/svc", Name: "svc", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	wrong := writeFile(t, dir, "wrong", []byte("sha256:"+strings.Repeat("0", 64)+"\n"))
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"verify", "--layout", out, "--expect", expect, "--digest-file", filepath.Join(dir, "digest")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("run(verify) = %d: %s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"verify", "--layout", out, "--expect", expect, "--digest-file", wrong}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "digest file says sha256:000") {
+		t.Errorf("run(verify, wrong digest) = %d, %q; want the mismatch reported", code, stderr.String())
+	}
+}
+
+// TestCranePulledLayoutAsBase pulls an image with `crane pull --format=oci`
+// (crane's own command) and builds on the layout it wrote, as a user with
+// a crane-pulled (or rules_oci oci_pull-ed) base image would.
+func TestCranePulledLayoutAsBase(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	base, _ := buildTwoPlatforms(t, spec{Name: "base", Env: map[string]string{"PATH": "/usr/bin", "FROM_BASE": "yes"}})
+	ctx := context.Background()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/base:1"
+	if _, err := crane(ctx, "push", base, ref); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, platform string
+		platforms      []string
+	}{
+		{"whole index", "", []string{"linux/amd64", "linux/arm64"}},
+		{"one platform", "linux/arm64", []string{"linux/arm64"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pulled := filepath.Join(t.TempDir(), "pulled")
+			args := []string{"pull", "--format=oci", ref, pulled}
+			if tc.platform != "" {
+				args = append([]string{"--platform", tc.platform}, args...)
+			}
+			if _, err := crane(ctx, args...); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			specPath := writeJSON(t, dir, "spec.json", spec{Name: "svc", Env: map[string]string{"EXECUTION_TYPE": "CRON"}})
+			out := filepath.Join(dir, "layout")
+			build := []string{"build", "--spec", specPath, "--base", pulled, "--layout", out}
+			for _, p := range tc.platforms {
+				build = append(build, "--binary", p+"="+writeFile(t, dir, strings.ReplaceAll(p, "/", "_"), elfHeader(t, map[string]elf.Machine{"linux/amd64": elf.EM_X86_64, "linux/arm64": elf.EM_AARCH64}[p])))
+			}
+			var stderr bytes.Buffer
+			if code := run(build, &stderr, &stderr); code != 0 {
+				t.Fatalf("run(build --base crane-pulled) = %d: %s", code, stderr.String())
+			}
+			expect := writeJSON(t, dir, "expect.json", ociimage.Expectation{Service: "//services/svc", Name: "svc", Platforms: tc.platforms,
+				Env: map[string]string{"PATH": "/usr/bin", "FROM_BASE": "yes", "EXECUTION_TYPE": "CRON"}})
+			var stdout bytes.Buffer
+			if code := run([]string{"verify", "--layout", out, "--expect", expect, "--roundtrip"}, &stdout, &stderr); code != 0 {
+				t.Fatalf("run(verify) = %d: %s", code, stderr.String())
+			}
+		})
 	}
 }

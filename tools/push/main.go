@@ -5,11 +5,15 @@
 //	push --layout DIR --repository REGISTRY/PATH [--tag T]...
 //	push --all --image NAME=DIR... --repository-prefix REGISTRY/PATH [--tag T]... [--jobs N]
 //
-// --default-repository, --default-repository-prefix and --default-tag carry
-// the values from the BUILD file; --repository, --repository-prefix and
-// --tag given on the command line replace them. Credentials come from the
-// docker configuration and its credential helpers. On failure it prints what
-// failed and exits 1; on bad usage it exits 2.
+// --default-repository (or --default-repository-file), --default-repository-prefix
+// and --default-tag (or --default-tags-file, one tag a line) carry the values
+// from the BUILD file; --repository, --repository-prefix and --tag given on
+// the command line replace them. Tags and repositories may hold {KEY}
+// placeholders filled from the --stamp-file files (Bazel's workspace status,
+// passed with --stamp): a tag whose placeholder has no value is left out
+// with a note, a repository whose placeholder has none is an error.
+// Credentials come from the docker configuration and its credential helpers.
+// On failure it prints what failed and exits 1; on bad usage it exits 2.
 package main
 
 import (
@@ -25,6 +29,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/rococo-go/rococo/tools/internal/stamp"
 	"github.com/rococo-go/rococo/tools/push/pusher"
 )
 
@@ -68,10 +73,13 @@ func push(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher
 	defRepository := fs.String("default-repository", "", "repository from the BUILD file")
 	prefix := fs.String("repository-prefix", "", "REGISTRY/PATH under which --all pushes NAME (replaces --default-repository-prefix)")
 	defPrefix := fs.String("default-repository-prefix", "", "repository prefix from the BUILD file")
-	var tags, defTags, images multiFlag
-	fs.Var(&tags, "tag", "tag to set after the push; repeatable (replaces every --default-tag)")
+	defRepositoryFile := fs.String("default-repository-file", "", "file holding the repository from the BUILD file (one line)")
+	var tags, defTags, defTagsFiles, images, stampFiles multiFlag
+	fs.Var(&tags, "tag", "tag to set after the push; repeatable (replaces every default tag)")
 	fs.Var(&defTags, "default-tag", "tag from the BUILD file; repeatable")
+	fs.Var(&defTagsFiles, "default-tags-file", "file of tags from the BUILD file, one a line (# comments); repeatable")
 	fs.Var(&images, "image", "NAME=DIR: an image for --all; repeatable")
+	fs.Var(&stampFiles, "stamp-file", "Bazel workspace status file whose values fill {KEY} placeholders; repeatable")
 	jobs := fs.Int("jobs", 4, "images pushed at once with --all")
 	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "allow plain HTTP to any registry")
 	if err := fs.Parse(args); err != nil {
@@ -80,13 +88,35 @@ func push(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
+	stamps, err := stamp.Read(stampFiles...)
+	if err != nil {
+		return err
+	}
 	if len(tags) == 0 {
 		tags = defTags
+		for _, f := range defTagsFiles {
+			lines, err := readLines(f)
+			if err != nil {
+				return fmt.Errorf("read tags file: %w", err)
+			}
+			tags = append(tags, lines...)
+		}
+	}
+	tags = stampTags(tags, stamps, stderr)
+	if *defRepositoryFile != "" && *defRepository == "" {
+		lines, err := readLines(*defRepositoryFile)
+		if err != nil || len(lines) != 1 {
+			return fmt.Errorf("read repository file %s: want one line REGISTRY/PATH (%v)", *defRepositoryFile, err)
+		}
+		*defRepository = lines[0]
 	}
 	if !*all {
-		repo := firstNonEmpty(*repository, *defRepository)
+		repo, err := stampRepository(firstNonEmpty(*repository, *defRepository), stamps)
+		if err != nil {
+			return err
+		}
 		if *layoutDir == "" || repo == "" {
-			return fmt.Errorf("%w: --layout and --repository are required (set the repository attribute of the rococo_service, or pass --repository REGISTRY/PATH)", errUsage)
+			return fmt.Errorf("%w: --layout and --repository are required (set the repository or repository_file attribute of the rococo_service, or pass --repository REGISTRY/PATH)", errUsage)
 		}
 		idx, cleanup, err := readLayout(*layoutDir)
 		if err != nil {
@@ -101,7 +131,10 @@ func push(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher
 		return nil
 	}
 
-	pfx := firstNonEmpty(*prefix, *defPrefix)
+	pfx, err := stampRepository(firstNonEmpty(*prefix, *defPrefix), stamps)
+	if err != nil {
+		return err
+	}
 	if pfx == "" || len(images) == 0 {
 		return fmt.Errorf("%w: --all needs --repository-prefix REGISTRY/PATH and at least one --image", errUsage)
 	}
@@ -141,6 +174,47 @@ func printResult(w io.Writer, r *pusher.Result) {
 		tags = "tags " + strings.Join(r.Tags, ", ")
 	}
 	fmt.Fprintf(w, "pushed %s (%s) in %s\n", r.Ref, tags, r.Duration.Round(time.Millisecond))
+}
+
+// readLines returns the lines of file without blanks, surrounding space
+// and # comments.
+func readLines(file string) ([]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// stampTags fills the tags' placeholders; a tag that cannot be filled is
+// left out, with a note on stderr.
+func stampTags(tags []string, stamps stamp.Values, stderr io.Writer) []string {
+	var out []string
+	for _, t := range tags {
+		s, ok := stamps.Substitute(t)
+		if !ok {
+			fmt.Fprintf(stderr, "push: tag %q left out: its placeholder has no value (run with --stamp, e.g. bazel run --config=release ...)\n", t)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// stampRepository fills the repository's placeholders; one that cannot be
+// filled is a usage error.
+func stampRepository(repo string, stamps stamp.Values) (string, error) {
+	s, ok := stamps.Substitute(repo)
+	if !ok {
+		return "", fmt.Errorf("%w: repository %q has a placeholder without a value; run with --stamp (bazel run --config=release ...)", errUsage, repo)
+	}
+	return s, nil
 }
 
 func firstNonEmpty(s ...string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,8 +31,13 @@ func writeLayout(t *testing.T) (string, v1.Hash) {
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
 		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	// The form rococo images have: index.json holds the index's descriptor.
 	dir := filepath.Join(t.TempDir(), "layout")
-	if _, err := layout.Write(dir, idx); err != nil {
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendIndex(idx); err != nil {
 		t.Fatal(err)
 	}
 	d, err := idx.Digest()
@@ -144,5 +150,74 @@ func TestRunFailures(t *testing.T) {
 				t.Errorf("run(%q) = %d, %q; want %d and a message containing %q", tc.args, code, errb.String(), tc.code, tc.want)
 			}
 		})
+	}
+}
+
+func writeText(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file.txt")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunTagsFromFilesAndStamps: tags and the repository come from files as
+// the rule writes them; {KEY} placeholders are filled from the workspace
+// status with --stamp and left out (with a note) without.
+func TestRunTagsFromFilesAndStamps(t *testing.T) {
+	reg := startRegistry(t)
+	dir, d := writeLayout(t)
+	tagsFile := writeText(t, "# tags of svc\nlatest\n\n  git-{STABLE_GIT_COMMIT}  \n")
+	repoFile := writeText(t, reg+"/files/svc\n")
+	stable := writeText(t, "STABLE_GIT_COMMIT 0123abc\nSTABLE_GIT_TREE_STATE clean\n")
+	tests := []struct {
+		name    string
+		args    []string
+		present []string
+		absent  []string
+		note    string
+	}{
+		{"unstamped", []string{"--default-repository-file", repoFile, "--default-tags-file", tagsFile},
+			[]string{reg + "/files/svc:latest"}, []string{reg + "/files/svc:git-0123abc"}, `tag "git-{STABLE_GIT_COMMIT}" left out`},
+		{"stamped", []string{"--default-repository-file", repoFile, "--default-tags-file", tagsFile, "--stamp-file", stable},
+			[]string{reg + "/stamped/svc:latest", reg + "/stamped/svc:git-0123abc"}, nil, ""},
+		{"command line wins", []string{"--default-repository-file", repoFile, "--default-tags-file", tagsFile, "--stamp-file", stable,
+			"--repository", reg + "/cli/svc", "--tag", "pr-{STABLE_GIT_COMMIT}"},
+			[]string{reg + "/cli/svc:pr-0123abc"}, []string{reg + "/cli/svc:latest"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--layout", dir}, tc.args...)
+			if tc.name == "stamped" {
+				args = append(args, "--default-repository", reg+"/stamped/svc")
+			}
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), args, &out, &errb, pusher.Options{}); code != 0 {
+				t.Fatalf("run() = %d: %s", code, errb.String())
+			}
+			for _, ref := range tc.present {
+				if got, err := digestOf(t, ref); err != nil || got != d {
+					t.Errorf("%s = %v, %v; want %s", ref, got, err, d)
+				}
+			}
+			for _, ref := range tc.absent {
+				if _, err := digestOf(t, ref); err == nil {
+					t.Errorf("%s exists, want it absent", ref)
+				}
+			}
+			if tc.note != "" && !strings.Contains(errb.String(), tc.note) {
+				t.Errorf("stderr = %q, want a note containing %q", errb.String(), tc.note)
+			}
+		})
+	}
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--layout", dir, "--repository", reg + "/{STABLE_GIT_COMMIT}/svc"}, &out, &errb, pusher.Options{})
+	if code != 2 || !strings.Contains(errb.String(), "has a placeholder without a value") {
+		t.Errorf("run(unfilled repository placeholder) = %d, %q; want 2 and a message", code, errb.String())
+	}
+	code = run(context.Background(), []string{"--layout", dir, "--default-repository-file", writeText(t, "a\nb\n")}, &out, &errb, pusher.Options{})
+	if code != 1 || !strings.Contains(errb.String(), "want one line REGISTRY/PATH") {
+		t.Errorf("run(two-line repository file) = %d, %q; want 1 and a message", code, errb.String())
 	}
 }

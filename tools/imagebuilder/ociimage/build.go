@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -46,8 +44,22 @@ type Options struct {
 	// Env is baked into every image config (after the base image's env;
 	// a key set here replaces the base's value).
 	Env map[string]string
-	// Labels go into every image config and the index annotations.
+	// Labels go into every image config.
 	Labels map[string]string
+	// Annotations go on the image index and on every platform's manifest.
+	Annotations map[string]string
+	// Args are the default arguments of the entrypoint (the config's Cmd);
+	// none by default.
+	Args []string
+	// ExposedPorts are the ports the config declares, as "8080/tcp",
+	// "53/udp" or "8080" (TCP).
+	ExposedPorts []string
+	// Files are extra files, all in one layer shared by every platform,
+	// owned by root with fixed modes (see File).
+	Files []File
+	// Tars are tar files (plain or gzip-compressed) whose entries become
+	// one layer each, normalised as NormaliseTar says.
+	Tars []string
 	// Created is the image's created time; zero means Epoch.
 	Created time.Time
 	// Base is a base image index; nil means scratch. From scratch, the
@@ -88,6 +100,25 @@ func (o *Options) validate() error {
 	if o.Base == nil && len(o.ZoneInfo) == 0 {
 		return errors.New("no time zone data: a scratch image needs ZoneInfo")
 	}
+	for _, p := range o.ExposedPorts {
+		if _, err := normalisePort(p); err != nil {
+			return err
+		}
+	}
+	entry := "/" + path.Join(AppDir, o.Name)
+	seenFiles := map[string]bool{}
+	for _, f := range o.Files {
+		if err := f.validate(); err != nil {
+			return err
+		}
+		if f.Path == entry {
+			return fmt.Errorf("extra file %s would replace the service binary; put it elsewhere", f.Path)
+		}
+		if seenFiles[f.Path] {
+			return fmt.Errorf("extra file %s is given twice", f.Path)
+		}
+		seenFiles[f.Path] = true
+	}
 	return nil
 }
 
@@ -118,10 +149,15 @@ func Build(o Options) (v1.ImageIndex, error) {
 		}
 	}
 
+	extras, err := extraLayers(o)
+	if err != nil {
+		return nil, err
+	}
+
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	var adds []mutate.IndexAddendum
 	for _, b := range o.Binaries {
-		img, err := platformImage(o, b, sysLayer, created)
+		img, err := platformImage(o, b, sysLayer, extras, created)
 		if err != nil {
 			return nil, fmt.Errorf("image for %s: %w", b.Platform.String(), err)
 		}
@@ -132,8 +168,8 @@ func Build(o Options) (v1.ImageIndex, error) {
 		})
 	}
 	idx = mutate.AppendManifests(idx, adds...)
-	if len(o.Labels) > 0 {
-		idx = mutate.Annotations(idx, o.Labels).(v1.ImageIndex)
+	if len(o.Annotations) > 0 {
+		idx = mutate.Annotations(idx, o.Annotations).(v1.ImageIndex)
 	}
 	return idx, nil
 }
@@ -148,7 +184,7 @@ func layerOf(entries []entry) (v1.Layer, error) {
 	}, tarball.WithMediaType(types.OCILayer))
 }
 
-func platformImage(o Options, b Binary, sysLayer v1.Layer, created time.Time) (v1.Image, error) {
+func platformImage(o Options, b Binary, sysLayer v1.Layer, extras []extraLayer, created time.Time) (v1.Image, error) {
 	bin, err := os.ReadFile(b.Path)
 	if err != nil {
 		return nil, fmt.Errorf("read binary: %w", err)
@@ -174,6 +210,9 @@ func platformImage(o Options, b Binary, sysLayer v1.Layer, created time.Time) (v
 	if sysLayer != nil {
 		adds = append(adds, mutate.Addendum{Layer: sysLayer, History: hist("system files (users, CA roots, time zones, /tmp)"), MediaType: types.OCILayer})
 	}
+	for _, e := range extras {
+		adds = append(adds, mutate.Addendum{Layer: e.layer, History: hist(e.what), MediaType: types.OCILayer})
+	}
 	adds = append(adds, mutate.Addendum{Layer: appLayer, History: hist("/app/" + o.Name), MediaType: types.OCILayer})
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
@@ -190,6 +229,20 @@ func platformImage(o Options, b Binary, sysLayer v1.Layer, created time.Time) (v
 	cf.Author = ""
 	cf.Config.Entrypoint = []string{"/" + path.Join(AppDir, o.Name)}
 	cf.Config.Cmd = nil
+	if len(o.Args) > 0 {
+		cf.Config.Cmd = append([]string(nil), o.Args...)
+	}
+	if len(o.ExposedPorts) > 0 {
+		ports := map[string]struct{}{}
+		for k, v := range cf.Config.ExposedPorts {
+			ports[k] = v
+		}
+		for _, p := range o.ExposedPorts {
+			n, _ := normalisePort(p) // checked in validate
+			ports[n] = struct{}{}
+		}
+		cf.Config.ExposedPorts = ports
+	}
 	cf.Config.User = User
 	cf.Config.WorkingDir = "/" + AppDir
 	cf.Config.Env = mergeEnv(cf.Config.Env, o.Env)
@@ -203,7 +256,14 @@ func platformImage(o Options, b Binary, sysLayer v1.Layer, created time.Time) (v
 		}
 		cf.Config.Labels = labels
 	}
-	return mutate.ConfigFile(img, cf)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Annotations) > 0 {
+		img = mutate.Annotations(img, o.Annotations).(v1.Image)
+	}
+	return img, nil
 }
 
 // mergeEnv returns base's entries with values replaced from env, then env's
@@ -272,34 +332,4 @@ func baseImage(idx v1.ImageIndex, p v1.Platform) (v1.Image, error) {
 		}
 	}
 	return nil, fmt.Errorf("base image has no %s image (it has %v)", p.String(), found)
-}
-
-// WriteLayout writes idx as an OCI image layout in dir, which must be empty
-// or absent. The layout's index.json is the image index itself, so its
-// digest is the digest a registry reports after a push.
-func WriteLayout(dir string, idx v1.ImageIndex) error {
-	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return fmt.Errorf("write layout: %s is not empty", dir)
-	}
-	if _, err := layout.Write(dir, idx); err != nil {
-		return fmt.Errorf("write layout %s: %w", dir, err)
-	}
-	return nil
-}
-
-// WriteDockerTar writes the image for platform p from idx to file out, in
-// the tarball format `docker load` and `podman load` read, tagged tag.
-func WriteDockerTar(out string, idx v1.ImageIndex, p v1.Platform, tag string) error {
-	t, err := name.NewTag(tag)
-	if err != nil {
-		return fmt.Errorf("docker tar tag %q: %w", tag, err)
-	}
-	img, err := baseImage(idx, p)
-	if err != nil {
-		return fmt.Errorf("docker tar: %w", err)
-	}
-	if err := tarball.WriteToFile(out, t, img); err != nil {
-		return fmt.Errorf("write docker tar %s: %w", out, err)
-	}
-	return nil
 }

@@ -55,6 +55,7 @@ type entry struct {
 	mode     int64 // permission bits plus setuid/setgid/sticky
 	uid, gid int
 	data     []byte
+	link     string // the target of a symbolic link
 }
 
 // tarLayer writes entries, sorted by name, as an uncompressed tar stream with
@@ -77,17 +78,21 @@ func tarLayer(entries []entry, mtime time.Time) ([]byte, error) {
 			ModTime: mtime,
 			Format:  tar.FormatPAX,
 		}
-		if e.dir {
+		switch {
+		case e.dir:
 			hdr.Typeflag = tar.TypeDir
 			hdr.Name += "/"
-		} else {
+		case e.link != "":
+			hdr.Typeflag = tar.TypeSymlink
+			hdr.Linkname = e.link
+		default:
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = int64(len(e.data))
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, fmt.Errorf("write tar header %q: %w", e.name, err)
 		}
-		if !e.dir {
+		if hdr.Typeflag == tar.TypeReg {
 			if _, err := tw.Write(e.data); err != nil {
 				return nil, fmt.Errorf("write tar entry %q: %w", e.name, err)
 			}
@@ -99,8 +104,27 @@ func tarLayer(entries []entry, mtime time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// dirs returns directory entries (root-owned, 0755) for every parent of the
-// given file names that is not already in have.
+// fixedDirs are the system directories whose owner or mode is not root's
+// 0755. A layer that holds one of them (an extra file under /home/nonroot,
+// a tar with a tmp/ entry) writes it with these values, so no layer above
+// the system layer changes them.
+var fixedDirs = map[string]entry{
+	"tmp":          {name: "tmp", dir: true, mode: 0o1777},
+	"home/nonroot": {name: "home/nonroot", dir: true, mode: 0o700, uid: NonRootUID, gid: NonRootGID},
+	"root":         {name: "root", dir: true, mode: 0o700},
+}
+
+// dirEntry returns the entry of directory d: its fixed values, else
+// root-owned DirMode.
+func dirEntry(d string) entry {
+	if e, ok := fixedDirs[d]; ok {
+		return e
+	}
+	return entry{name: d, dir: true, mode: DirMode}
+}
+
+// dirs returns directory entries for every parent of the given file names
+// that is not already in have.
 func dirs(names []string, have map[string]bool) []entry {
 	var out []entry
 	for _, n := range names {
@@ -109,7 +133,7 @@ func dirs(names []string, have map[string]bool) []entry {
 				continue
 			}
 			have[d] = true
-			out = append(out, entry{name: d, dir: true, mode: 0o755})
+			out = append(out, dirEntry(d))
 		}
 	}
 	return out
@@ -123,10 +147,10 @@ func systemEntries(caPEM []byte, zones []entry) []entry {
 		{name: "etc/group", mode: 0o644, data: []byte(group)},
 		{name: "etc/nsswitch.conf", mode: 0o644, data: []byte(nsswitch)},
 		{name: CABundlePath, mode: 0o644, data: caPEM},
-		{name: "tmp", dir: true, mode: 0o1777},
-		{name: AppDir, dir: true, mode: 0o755},
-		{name: "home/nonroot", dir: true, mode: 0o700, uid: NonRootUID, gid: NonRootGID},
-		{name: "root", dir: true, mode: 0o700},
+		fixedDirs["tmp"],
+		{name: AppDir, dir: true, mode: DirMode},
+		fixedDirs["home/nonroot"],
+		fixedDirs["root"],
 	}
 	entries = append(entries, zones...)
 	have := map[string]bool{}

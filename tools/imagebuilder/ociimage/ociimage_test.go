@@ -113,17 +113,19 @@ func newFixture(t *testing.T) fixture {
 				{Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Path: amd},
 				{Platform: v1.Platform{OS: "linux", Architecture: "arm64"}, Path: arm},
 			},
-			Env:      env,
-			Labels:   labels,
-			ZoneInfo: zoneZip(t, map[string][]byte{"UTC": utcTZif(), "Europe/Berlin": utcTZif()}),
+			Env:         env,
+			Labels:      labels,
+			Annotations: labels,
+			ZoneInfo:    zoneZip(t, map[string][]byte{"UTC": utcTZif(), "Europe/Berlin": utcTZif()}),
 		},
 		want: Expectation{
-			Service:   "//services/svc",
-			Name:      "svc",
-			Platforms: []string{"linux/amd64", "linux/arm64"},
-			Env:       env,
-			Labels:    labels,
-			Scratch:   true,
+			Service:     "//services/svc",
+			Name:        "svc",
+			Platforms:   []string{"linux/amd64", "linux/arm64"},
+			Env:         env,
+			Labels:      labels,
+			Annotations: labels,
+			Scratch:     true,
 		},
 	}
 }
@@ -229,7 +231,7 @@ func TestReproducible(t *testing.T) {
 		if err := WriteLayout(dir, idx); err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteDockerTar(tarPath, idx, v1.Platform{OS: "linux", Architecture: "amd64"}, "svc:latest"); err != nil {
+		if err := WriteDockerTar(tarPath, idx, v1.Platform{OS: "linux", Architecture: "amd64"}, []string{"svc:latest", "example.com/svc:v1"}); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, dir)
@@ -496,7 +498,7 @@ func TestDockerTarLoads(t *testing.T) {
 	f := newFixture(t)
 	idx := mustBuild(t, f.opts)
 	p := filepath.Join(t.TempDir(), "image.tar")
-	if err := WriteDockerTar(p, idx, v1.Platform{OS: "linux", Architecture: "arm64"}, "example.com/svc:v1"); err != nil {
+	if err := WriteDockerTar(p, idx, v1.Platform{OS: "linux", Architecture: "arm64"}, []string{"example.com/svc:v1"}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := tarball.ImageFromPath(p, nil)
@@ -510,7 +512,7 @@ func TestDockerTarLoads(t *testing.T) {
 	if cf.Architecture != "arm64" || cf.Config.User != User {
 		t.Errorf("docker tar image = %s user %q, want arm64 user %q", cf.Architecture, cf.Config.User, User)
 	}
-	if err := WriteDockerTar(p, idx, v1.Platform{OS: "linux", Architecture: "riscv64"}, "svc:latest"); err == nil {
+	if err := WriteDockerTar(p, idx, v1.Platform{OS: "linux", Architecture: "riscv64"}, []string{"svc:latest"}); err == nil {
 		t.Error("WriteDockerTar(riscv64) = nil, want an error for a platform the index lacks")
 	}
 }

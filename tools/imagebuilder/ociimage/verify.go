@@ -7,8 +7,11 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,12 +34,29 @@ type Expectation struct {
 	Env map[string]string `json:"env"`
 	// Labels must be present with these values (exactly, from scratch).
 	Labels map[string]string `json:"labels"`
-	// StampedLabels must be present with any non-empty value: labels whose
-	// values come from build stamping (commit, time).
+	// Annotations must be on the index and on every platform's manifest
+	// (exactly, from scratch).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// StampedLabels must be present with any non-empty value, as labels
+	// and as annotations: those whose values come from build stamping
+	// (commit, time).
 	StampedLabels []string `json:"stamped_labels,omitempty"`
-	// OptionalLabels may be present with any value (a stamped git commit
-	// exists only where the workspace status found one).
+	// OptionalLabels may be present with any value, as labels and as
+	// annotations (a stamped git commit exists only where the workspace
+	// status found one).
 	OptionalLabels []string `json:"optional_labels,omitempty"`
+	// Args are the entrypoint's default arguments (the config's Cmd).
+	Args []string `json:"args,omitempty"`
+	// ExposedPorts are the config's exposed ports as PORT/PROTO (exactly,
+	// from scratch).
+	ExposedPorts []string `json:"exposed_ports,omitempty"`
+	// Files are extra files: each must be in the image with the source's
+	// bytes, owned by root, mode FileMode.
+	Files []File `json:"files,omitempty"`
+	// Tars are tar files whose entries must all be in the image, as
+	// normalised by the build (later tars and Files win over earlier
+	// ones).
+	Tars []string `json:"tars,omitempty"`
 	// Scratch reports that the image was built without a base, so the
 	// system files are checked too.
 	Scratch bool `json:"scratch"`
@@ -71,6 +91,14 @@ func Verify(idx v1.ImageIndex, want Expectation) []error {
 	if !reflect.DeepEqual(got, want.Platforms) {
 		bad("index platforms = %v, want %v", got, want.Platforms)
 	}
+	for _, e := range compareMap("index annotation", stampless(im.Annotations, want), want.Annotations, want.Scratch) {
+		bad("%v", e)
+	}
+	extras, err := wantExtras(want)
+	if err != nil {
+		bad("%v", err)
+		return errs
+	}
 	for _, d := range im.Manifests {
 		if d.Platform == nil {
 			continue
@@ -80,14 +108,34 @@ func Verify(idx v1.ImageIndex, want Expectation) []error {
 			bad("%s: read image: %v", d.Platform, err)
 			continue
 		}
-		for _, e := range verifyImage(img, *d.Platform, want) {
+		for _, e := range verifyImage(img, *d.Platform, want, extras) {
 			bad("%s: %v", d.Platform, e)
 		}
 	}
 	return errs
 }
 
-func verifyImage(img v1.Image, p v1.Platform, want Expectation) []error {
+// stampless returns m without the stamped and optional keys of want; a
+// stamped key must have a value.
+func stampless(m map[string]string, want Expectation) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range want.OptionalLabels {
+		delete(out, k)
+	}
+	for _, k := range want.StampedLabels {
+		if out[k] == "" {
+			out[k] = "<missing: build with --stamp (bazel build --config=release)>"
+			continue
+		}
+		delete(out, k)
+	}
+	return out
+}
+
+func verifyImage(img v1.Image, p v1.Platform, want Expectation, extras map[string]entry) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -102,8 +150,28 @@ func verifyImage(img v1.Image, p v1.Platform, want Expectation) []error {
 	if !reflect.DeepEqual(cf.Config.Entrypoint, []string{entry}) {
 		bad("entrypoint = %q, want [%q]", cf.Config.Entrypoint, entry)
 	}
-	if len(cf.Config.Cmd) != 0 {
-		bad("cmd = %q, want none", cf.Config.Cmd)
+	if !slices.Equal(cf.Config.Cmd, want.Args) {
+		bad("cmd (the entrypoint's arguments) = %q, want %q", cf.Config.Cmd, want.Args)
+	}
+	var wantPorts []string
+	for _, p := range want.ExposedPorts {
+		n, err := normalisePort(p)
+		if err != nil {
+			bad("%v", err)
+		}
+		wantPorts = append(wantPorts, n)
+	}
+	for _, p := range wantPorts {
+		if _, ok := cf.Config.ExposedPorts[p]; !ok {
+			bad("exposed port %s is missing (exposed: %v)", p, slices.Sorted(maps.Keys(cf.Config.ExposedPorts)))
+		}
+	}
+	if want.Scratch {
+		for p := range cf.Config.ExposedPorts {
+			if !slices.Contains(wantPorts, p) {
+				bad("unexpected exposed port %s", p)
+			}
+		}
 	}
 	if cf.Config.User != User {
 		bad("user = %q, want %q", cf.Config.User, User)
@@ -117,20 +185,12 @@ func verifyImage(img v1.Image, p v1.Platform, want Expectation) []error {
 		env[k] = v
 	}
 	errs = append(errs, compareMap("env", env, want.Env, want.Scratch)...)
-	labels := map[string]string{}
-	for k, v := range cf.Config.Labels {
-		labels[k] = v
+	errs = append(errs, compareMap("label", stampless(cf.Config.Labels, want), want.Labels, want.Scratch)...)
+	m, err := img.Manifest()
+	if err != nil {
+		return append(errs, fmt.Errorf("read manifest: %w", err))
 	}
-	for _, k := range want.StampedLabels {
-		if labels[k] == "" {
-			bad("stamped label %s is missing or empty; build with --stamp (bazel build --config=release)", k)
-		}
-		delete(labels, k)
-	}
-	for _, k := range want.OptionalLabels {
-		delete(labels, k)
-	}
-	errs = append(errs, compareMap("label", labels, want.Labels, want.Scratch)...)
+	errs = append(errs, compareMap("manifest annotation", stampless(m.Annotations, want), want.Annotations, want.Scratch)...)
 
 	files, err := readFiles(img)
 	if err != nil {
@@ -146,6 +206,7 @@ func verifyImage(img v1.Image, p v1.Platform, want Expectation) []error {
 		}
 		errs = append(errs, checkELF(entry, bin.data, p)...)
 	}
+	errs = append(errs, checkExtras(files, extras)...)
 	if !want.Scratch {
 		return errs
 	}
@@ -248,4 +309,64 @@ func readFiles(img v1.Image) (map[string]file, error) {
 		name := strings.TrimSuffix(strings.TrimPrefix(path.Clean("/"+hdr.Name), "/"), "/")
 		files[name] = file{hdr: hdr, data: data}
 	}
+}
+
+// wantExtras returns the entries the extra files and tars must have put
+// into the image, by name, later ones winning as in the image's layers.
+func wantExtras(want Expectation) (map[string]entry, error) {
+	out := map[string]entry{}
+	for _, t := range want.Tars {
+		entries, err := readTar(t)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			out[e.name] = e
+		}
+	}
+	for _, f := range want.Files {
+		data, err := os.ReadFile(f.Source)
+		if err != nil {
+			return nil, fmt.Errorf("read expected file for %s: %w", f.Path, err)
+		}
+		name := strings.TrimPrefix(f.Path, "/")
+		out[name] = entry{name: name, mode: FileMode, data: data}
+	}
+	return out, nil
+}
+
+// checkExtras checks that each wanted entry is in files with its type,
+// mode, owner and content.
+func checkExtras(files map[string]file, want map[string]entry) []error {
+	var errs []error
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w := want[n]
+		f, ok := files[n]
+		if !ok {
+			errs = append(errs, fmt.Errorf("extra content /%s is missing", n))
+			continue
+		}
+		h := f.hdr
+		var typ byte = tar.TypeReg
+		switch {
+		case w.dir:
+			typ = tar.TypeDir
+		case w.link != "":
+			typ = tar.TypeSymlink
+		}
+		if h.Typeflag != typ || h.Mode != w.mode || h.Uid != w.uid || h.Gid != w.gid || h.Linkname != w.link {
+			errs = append(errs, fmt.Errorf("extra content /%s: type %q mode %o owner %d:%d link %q, want type %q mode %o owner %d:%d link %q",
+				n, h.Typeflag, h.Mode, h.Uid, h.Gid, h.Linkname, typ, w.mode, w.uid, w.gid, w.link))
+			continue
+		}
+		if typ == tar.TypeReg && !bytes.Equal(f.data, w.data) {
+			errs = append(errs, fmt.Errorf("extra file /%s: %d bytes differ from its source (%d bytes)", n, len(f.data), len(w.data)))
+		}
+	}
+	return errs
 }

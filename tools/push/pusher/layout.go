@@ -11,38 +11,68 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
-// OpenLayout reads the OCI image layout in dir. Bazel hands layouts to
-// actions, tests and `bazel run` as trees of symlinks, which
-// go-containerregistry's layout reader refuses for blobs; such a layout is
-// first materialised in a temporary directory (hard links where possible,
-// else copies). The caller must call cleanup once done with the index.
+// OpenLayout reads the OCI image layout in dir and returns the image index
+// it holds: when index.json lists exactly one descriptor and it is an image
+// index (the form rococo images, `crane pull --format=oci` and rules_oci
+// write), that index; otherwise the index.json itself (a layout that lists
+// its images directly). Bazel hands layouts to actions, tests and `bazel
+// run` as trees of symlinks; such a layout is first materialised (see
+// Materialise). The caller must call cleanup once done with the index.
 func OpenLayout(dir string) (idx v1.ImageIndex, cleanup func(), err error) {
+	dir, cleanup, err = Materialise(dir)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("read image layout %s: %w", dir, err)
+	}
+	top, err := layout.ImageIndexFromPath(dir)
+	if err == nil {
+		idx, err = unwrap(top)
+	}
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("read image layout %s: %w", dir, err)
+	}
+	return idx, cleanup, nil
+}
+
+// Materialise returns a directory holding the tree at dir without
+// symbolic links, which go-containerregistry's layout reader (and so
+// crane) refuses for blobs: dir itself, resolved, when nothing inside it
+// is a link, else a temporary copy (hard links where possible). The caller
+// must call cleanup once done with it.
+func Materialise(dir string) (real string, cleanup func(), err error) {
 	cleanup = func() {}
 	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = resolved
 	}
 	links, err := hasSymlinks(dir)
 	if err != nil {
-		return nil, cleanup, fmt.Errorf("read image layout %s: %w", dir, err)
+		return dir, cleanup, err
 	}
-	if links {
-		tmp, err := os.MkdirTemp("", "layout")
-		if err != nil {
-			return nil, cleanup, err
-		}
-		cleanup = func() { os.RemoveAll(tmp) }
-		if err := materialise(dir, tmp); err != nil {
-			cleanup()
-			return nil, func() {}, fmt.Errorf("read image layout %s: %w", dir, err)
-		}
-		dir = tmp
+	if !links {
+		return dir, cleanup, nil
 	}
-	idx, err = layout.ImageIndexFromPath(dir)
+	tmp, err := os.MkdirTemp("", "layout")
 	if err != nil {
-		cleanup()
-		return nil, func() {}, fmt.Errorf("read image layout %s: %w", dir, err)
+		return dir, cleanup, err
 	}
-	return idx, cleanup, nil
+	cleanup = func() { os.RemoveAll(tmp) }
+	if err := materialise(dir, tmp); err != nil {
+		cleanup()
+		return dir, func() {}, err
+	}
+	return tmp, cleanup, nil
+}
+
+// unwrap returns the one image index top lists, or top itself.
+func unwrap(top v1.ImageIndex) (v1.ImageIndex, error) {
+	im, err := top.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(im.Manifests) == 1 && im.Manifests[0].MediaType.IsIndex() {
+		return top.ImageIndex(im.Manifests[0].Digest)
+	}
+	return top, nil
 }
 
 func hasSymlinks(dir string) (bool, error) {

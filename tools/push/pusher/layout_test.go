@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
@@ -31,8 +32,19 @@ func symlinkTree(t *testing.T, src, dst string) {
 
 func TestOpenLayoutResolvesSymlinks(t *testing.T) {
 	idx := testIndex(t, []string{"A=1"})
+	// The images listed in index.json directly.
+	flat := filepath.Join(t.TempDir(), "flat")
+	if _, err := layout.Write(flat, idx); err != nil {
+		t.Fatal(err)
+	}
+	// index.json holding the index's descriptor, as rococo images and
+	// `crane pull --format=oci` write it.
 	real := filepath.Join(t.TempDir(), "real")
-	if _, err := layout.Write(real, idx); err != nil {
+	p, err := layout.Write(real, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendIndex(idx); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := idx.Digest()
@@ -42,7 +54,7 @@ func TestOpenLayoutResolvesSymlinks(t *testing.T) {
 	if err := os.Symlink(links, dirLink); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{real, links, dirLink} {
+	for _, dir := range []string{flat, real, links, dirLink} {
 		got, cleanup, err := OpenLayout(dir)
 		if err != nil {
 			t.Fatalf("OpenLayout(%s) = %v", dir, err)
