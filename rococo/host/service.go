@@ -15,6 +15,7 @@ import (
 
 	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/rococo/config"
+	"github.com/rococo-go/rococo/rococo/leader"
 	"github.com/rococo-go/rococo/rococo/metrics"
 	"github.com/rococo-go/rococo/rococo/report"
 )
@@ -51,6 +52,7 @@ type service struct {
 type deps struct {
 	transport   rococo.Transport // nil without MESSAGING_TYPE
 	concurrency int              // the transport's (1 without one)
+	locker      leader.Locker    // the transport's lock for leader election, if it has one
 	metrics     *metrics.Metrics
 	reporter    report.Reporter
 }
@@ -97,6 +99,7 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		}
 		defer closeLogged(log, "transport", tr)
 		d.transport, d.concurrency = tr, tcfg.Concurrency()
+		d.locker, _ = tcfg.(leader.Locker)
 	}
 	if c, ok := proc.(io.Closer); ok {
 		defer closeLogged(log, "processor "+cfg.ProcessorType, c)

@@ -95,19 +95,22 @@ func (t *Transport) start() {
 	})
 }
 
-func (t *Transport) dial() (*amqp.Connection, error) {
+func (t *Transport) dial() (*amqp.Connection, error) { return t.cfg.dial() }
+
+// dial opens one connection to the broker of c (defaults filled in).
+func (c Config) dial() (*amqp.Connection, error) {
 	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(t.cfg.ConnectionName)
-	conn, err := amqp.DialConfig(t.cfg.dialURL(), amqp.Config{
-		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: t.cfg.User, Password: t.cfg.Password}},
-		Vhost:      t.cfg.VirtualHost,
-		Heartbeat:  t.cfg.Heartbeat,
+	props.SetClientConnectionName(c.ConnectionName)
+	conn, err := amqp.DialConfig(c.dialURL(), amqp.Config{
+		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: c.User, Password: c.Password}},
+		Vhost:      c.VirtualHost,
+		Heartbeat:  c.Heartbeat,
 		Locale:     "en_US",
 		Properties: props,
-		Dial:       amqp.DefaultDial(t.cfg.DialTimeout),
+		Dial:       amqp.DefaultDial(c.DialTimeout),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", t.cfg.Redacted(), err)
+		return nil, fmt.Errorf("connect to %s: %w", c.Redacted(), err)
 	}
 	return conn, nil
 }
