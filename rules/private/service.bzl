@@ -3,6 +3,7 @@
 load("@bazel_skylib//rules:write_file.bzl", "write_file")
 load("@rules_go//go:def.bzl", "go_binary")
 load(":image.bzl", "rococo_image_rule", "rococo_platform_layout")
+load(":k8s.bzl", "rococo_k8s_rule", "rococo_k8s_test")
 load(":push.bzl", "rococo_load_rule", "rococo_push_all_rule", "rococo_push_rule")
 load(":run.bzl", "rococo_run_binary")
 load(":tests.bzl", "rococo_image_test", "rococo_layout_test")
@@ -320,6 +321,19 @@ def rococo_service(
         internal_tags = internal_tags,
         visibility = visibility,
     )
+    _k8s_targets(
+        label = label,
+        version = version,
+        env = baked,
+        repository = repository,
+        repository_file = repository_file,
+        replicas = replicas,
+        resources = resources,
+        pod_disruption_budget = pod_disruption_budget,
+        tags = tags,
+        internal_tags = internal_tags,
+        visibility = visibility,
+    )
     rococo_layout_test(
         name = "layout_test",
         service_label = label,
@@ -459,6 +473,37 @@ def _image_targets(name, label, version, source, env, binaries, platforms, confi
         scratch = base == None,
         size = "small",
         tags = tags,
+    )
+
+def _k8s_targets(label, version, env, repository, repository_file, replicas, resources, pod_disruption_budget, tags, internal_tags, visibility):
+    """The Kubernetes manifests (:k8s, k8s.yaml) and their test."""
+    k8s = dict(
+        image = ":image",
+        service_label = label,
+        version = version,
+        repository = repository,
+        repository_file = repository_file,
+        env = env,
+        replicas = replicas or 0,
+        resources_json = json.encode(resources or {}),
+        pod_disruption_budget = {k: str(v) for k, v in (pod_disruption_budget or {}).items()},
+    )
+    rococo_k8s_rule(
+        name = "k8s",
+        stamp = select({
+            Label("//rules:stamp"): True,
+            "//conditions:default": False,
+        }),
+        tags = internal_tags,
+        visibility = visibility,
+        **k8s
+    )
+    rococo_k8s_test(
+        name = "k8s_test",
+        manifests = ":k8s",
+        size = "small",
+        tags = tags,
+        **k8s
     )
 
 def rococo_push_all(name, services = None, exclude = [], repository_prefix = "", remote_tags = ["latest"], jobs = 4, **kwargs):
