@@ -265,7 +265,6 @@ def rococo_service(
     # The image's env, also set when the binary runs with `bazel run`.
     baked = image_env(a)
     platforms = platforms or DEFAULT_PLATFORMS
-    binaries = {}
     for p in _HOST_PLATFORMS + [p for p in platforms if p not in _HOST_PLATFORMS]:
         goos, goarch = p.split("/")
         bin_name = "%s_%s_%s" % (name, goos, goarch)
@@ -285,8 +284,7 @@ def rococo_service(
             visibility = visibility,
             **kwargs
         )
-        if p in platforms:
-            binaries[":" + bin_name] = p
+    binaries = {":%s_%s" % (name, p.replace("/", "_")): p for p in platforms}  # in the index's order
     rococo_run_binary(
         name = name,
         binary = select({

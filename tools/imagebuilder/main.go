@@ -10,6 +10,7 @@
 //	imagebuilder platform --layout out/image --platform linux/amd64 --out out/image_linux_amd64
 //	imagebuilder verify --layout out/image --expect expect.json [--digest-file out/image.digest] [--roundtrip]
 //	imagebuilder inspect --layout out/image
+//	imagebuilder roundtrip --layout out/image --out pulled [--platform linux/amd64]
 //
 // The spec is JSON (see spec in build.go). Label and annotation values and
 // created may hold {KEY} placeholders that are replaced from the stamp files
@@ -34,7 +35,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: imagebuilder build|tar|platform|verify|inspect [flags] (-h for flags)"
+const usage = "usage: imagebuilder build|tar|platform|verify|inspect|roundtrip [flags] (-h for flags)"
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = verify(args[1:], stdout, stderr)
 	case "inspect":
 		err = inspect(args[1:], stdout, stderr)
+	case "roundtrip":
+		err = roundtrip(args[1:], stderr)
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2

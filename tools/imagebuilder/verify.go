@@ -119,7 +119,7 @@ func report(stderr io.Writer, errs []error, service, what string) error {
 // layout's index.json, `crane push DIR REPO@DIGEST --image-refs FILE`, then
 // `crane tag REF latest`. Then `crane pull --format=oci REPO:latest OUT`, as
 // a user fetching the image would. It returns the pushed reference.
-func craneRoundtrip(ctx context.Context, dir, name, out string) (string, error) {
+func craneRoundtrip(ctx context.Context, dir, name, out string, pull ...string) (string, error) {
 	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	repo := strings.TrimPrefix(srv.URL, "http://") + "/rococo/" + name
@@ -144,10 +144,48 @@ func craneRoundtrip(ctx context.Context, dir, name, out string) (string, error) 
 	if _, err := crane(ctx, "tag", ref, "latest"); err != nil {
 		return "", err
 	}
-	if _, err := crane(ctx, "pull", "--format=oci", repo+":latest", out); err != nil {
+	if _, err := crane(ctx, append(append([]string{"pull", "--format=oci"}, pull...), repo+":latest", out)...); err != nil {
 		return "", err
 	}
 	return ref, nil
+}
+
+// roundtrip writes what `crane pull --format=oci` makes of a layout after
+// the crane push of craneRoundtrip: the layout a crane or rules_oci user
+// has of an image pulled from a registry (tests use it as a base image).
+func roundtrip(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roundtrip", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	layoutDir := fs.String("layout", "", "OCI image layout directory (required)")
+	out := fs.String("out", "", "output directory for the pulled layout (required)")
+	platform := fs.String("platform", "", "pull this platform only (crane pull --platform)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *layoutDir == "" || *out == "" {
+		return errors.New("--layout and --out are required")
+	}
+	dir, cleanup, err := pusher.Materialise(*layoutDir)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var pull []string
+	if *platform != "" {
+		pull = []string{"--platform", *platform}
+	}
+	tmp, err := os.MkdirTemp("", "roundtrip")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	pulled := filepath.Join(tmp, "pulled")
+	if _, err := craneRoundtrip(ctx, dir, "image", pulled, pull...); err != nil {
+		return err
+	}
+	return os.CopyFS(*out, os.DirFS(pulled))
 }
 
 // crane runs one crane command line with a fresh root command (crane's

@@ -1,0 +1,1 @@
+create table runs (id integer primary key);
