@@ -244,6 +244,10 @@ def validate_image_attrs(label, name, a):
             errs.append(_msg(label, "files: %s and %s both go to %s" % (dests[dest], src, dest), "give each file its own path"))
         dests[dest] = src
 
+    tars = a.get("tars") or []
+    if type(tars) != "list":
+        errs.append(_msg(label, "tars = %r is not a list of tar files" % (tars,), 'set tars = [":assets.tar"]'))
+
     repo = a.get("repository") or ""
     if repo and a.get("repository_file"):
         errs.append(_msg(label, "repository and repository_file are both set", "keep one of them"))

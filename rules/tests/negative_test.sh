@@ -9,10 +9,11 @@
 #   rules/tests/negative_test.sh            # uses ./tools/bazel
 #   BAZEL=bazel rules/tests/negative_test.sh
 #
-# Loading-time rules are checked with one `bazel build --nobuild --keep_going` over every
-# fixture; what loading cannot see (an empty README, a lib the code does not import when the
-# library is declared after the rococo_service call) with `bazel test` of the generated
-# layout_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
+# Loading-time rules (the layout, the env, and the image, push and Kubernetes attributes) are
+# checked with one `bazel build --nobuild --keep_going` over every fixture; a CRON service with
+# replicas but no lock with a build of its :k8s (the manifest generator refuses it); what
+# loading cannot see (an empty README, a lib the code does not import when the library is
+# declared after the rococo_service call) with `bazel test` of the generated layout_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
 set -o nounset -o pipefail
 ws=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ws"
@@ -20,7 +21,7 @@ bazel=${BAZEL:-./tools/bazel}
 root=rules/tests/negative
 [ -e "$root" ] && { echo "negative_test: $root exists; remove it first" >&2; exit 1; }
 out=$(mktemp)
-trap 'rm -rf "$ws/$root" "$out" "$out.test"' EXIT
+trap 'rm -rf "$ws/$root" "$out" "$out.test" "$out.k8s"' EXIT
 
 # fixture NAME [ATTRS...]: a valid CRON service with extra or replacing attribute lines.
 fixture() {
@@ -76,6 +77,25 @@ fixture bad_run_at "${cron[@]}" 'cron_time_amount = 1' 'cron_time_unit = "days"'
 fixture bad_crontab "${cron[@]}" 'cron_expressions = ["0 3 * *"]'
 fixture secret_env "${cron[@]}" 'cron_expressions = ["0 3 * * *"]' 'env = {"RABBITMQ_PASSWORD": "guest"}'
 fixture no_schedule "${cron[@]}"
+# Image, push and Kubernetes attributes (rules/private/validate_image.bzl):
+attrs=("${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "minutes"')
+fixture bad_labels "${attrs[@]}" 'labels = {"org.opencontainers.image.version": "2"}'
+fixture bad_annotations "${attrs[@]}" 'annotations = {"has space": "x"}'
+fixture bad_port "${attrs[@]}" 'exposed_ports = ["80/http"]'
+fixture bad_files "${attrs[@]}" 'files = {"README.md": "/tmp/readme.md"}'
+fixture files_over_config "${attrs[@]}" 'files = {"README.md": "/app/config.yaml"}' && echo 'greeting: hi' >$root/files_over_config/config.yaml
+fixture bad_tars "${attrs[@]}" 'tars = "assets.tar"'
+fixture bad_platforms "${attrs[@]}" 'platforms = ["windows/amd64"]'
+fixture bad_args "${attrs[@]}" 'args = "--once"'
+fixture bad_repository "${attrs[@]}" 'repository = "ghcr.io/acme/x:v1"'
+fixture two_repositories "${attrs[@]}" 'repository = "ghcr.io/acme/x"' 'repository_file = "README.md"'
+fixture bad_remote_tags "${attrs[@]}" 'remote_tags = ["has space"]'
+fixture bad_repo_tags "${attrs[@]}" 'repo_tags = ["nocolon"]'
+fixture bad_replicas "${attrs[@]}" 'replicas = 0'
+fixture bad_resources "${attrs[@]}" 'resources = {"limits": {"memory": "lots"}}'
+fixture bad_pdb 'execution_type = "MESSAGING"' 'messaging_type = "SqsConnection"' 'pod_disruption_budget = {"max_unavailable": "half"}'
+# Caught when :k8s is built (the generator knows which schedules a CronJob can run):
+fixture replicas_without_lock "${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "minutes"' 'replicas = 2'
 # Caught by the generated layout_test, not at loading time:
 fixture empty_readme && : >$root/empty_readme/README.md
 fixture late_lib
@@ -84,6 +104,7 @@ sed -i '/^go_library(name = "late_lib_lib"/d' $root/late_lib/BUILD.bazel
 echo 'go_library(name = "late_lib_lib", srcs = ["processor.go"], importpath = "github.com/rococo-go/rococo/rules/tests/negative/late_lib")' >>$root/late_lib/BUILD.bazel
 
 "$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
+"$bazel" build --keep_going "//$root/replicas_without_lock:k8s" >"$out.k8s" 2>&1
 "$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" >"$out.test" 2>&1
 
 passed=0
@@ -115,6 +136,22 @@ expect bad_run_at "$out" "$p/bad_run_at:bad_run_at: cron_run_at = \"3am\" is not
 expect bad_crontab "$out" "$p/bad_crontab:bad_crontab: cron_expressions: \"0 3 * *\" has 4 fields, want 5 (minute hour day-of-month month day-of-week). Fix:"
 expect secret_env "$out" "$p/secret_env:secret_env: env key RABBITMQ_PASSWORD looks like a secret (it contains PASSWORD); anyone who can pull the image could read it. Fix: remove RABBITMQ_PASSWORD from env"
 expect no_schedule "$out" "$p/no_schedule:no_schedule: a CRON service needs a schedule. Fix:"
+expect bad_labels "$out" "$p/bad_labels:bad_labels: labels sets org.opencontainers.image.version, which the rule sets from the version attribute. Fix: remove org.opencontainers.image.version from labels."
+expect bad_annotations "$out" "$p/bad_annotations:bad_annotations: annotations key \"has space\" is not a label key. Fix:"
+expect bad_port "$out" "$p/bad_port:bad_port: exposed_ports: \"80/http\": the protocol must be tcp, udp or sctp. Fix:"
+expect bad_files "$out" "$p/bad_files:bad_files: files: README.md goes to /tmp/readme.md, under /tmp, which Kubernetes mounts an empty volume over. Fix: put it under /app or /etc."
+expect files_over_config "$out" "$p/files_over_config:files_over_config: files: README.md goes to /app/config.yaml, where rococo_service ships the service's own config.yaml. Fix:"
+expect bad_tars "$out" "$p/bad_tars:bad_tars: tars = \"assets.tar\" is not a list of tar files. Fix:"
+expect bad_platforms "$out" "$p/bad_platforms:bad_platforms: platforms: \"windows/amd64\" is not a supported platform. Fix: use some of linux/amd64, linux/arm64"
+expect bad_args "$out" "$p/bad_args:bad_args: args = \"--once\" is not a list of strings. Fix:"
+expect bad_repository "$out" "$p/bad_repository:bad_repository: repository = \"ghcr.io/acme/x:v1\" holds a tag. Fix:"
+expect two_repositories "$out" "$p/two_repositories:two_repositories: repository and repository_file are both set. Fix: keep one of them."
+expect bad_remote_tags "$out" "$p/bad_remote_tags:bad_remote_tags: remote_tags: \"has space\" is not an image tag. Fix:"
+expect bad_repo_tags "$out" "$p/bad_repo_tags:bad_repo_tags: repo_tags: \"nocolon\" is not REPOSITORY:TAG. Fix:"
+expect bad_replicas "$out" "$p/bad_replicas:bad_replicas: replicas = 0 is not a whole number of at least 1. Fix:"
+expect bad_resources "$out" "$p/bad_resources:bad_resources: resources limits memory: \"lots\" is not a quantity. Fix:"
+expect bad_pdb "$out" "$p/bad_pdb:bad_pdb: pod_disruption_budget max_unavailable = \"half\" is neither a count nor a percentage. Fix:"
+expect replicas_without_lock "$out.k8s" "service $p/replicas_without_lock:replicas_without_lock: replicas = 2 for a CRON service without a lock: every replica would run every schedule; set messaging_type = \"RabbitMqConnection\""
 expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readme/README.md is empty. Fix:"
 expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
 # Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
@@ -130,6 +167,8 @@ if [ "$failed" -gt 0 ]; then
 	cat "$out"
 	echo "--- bazel test output:"
 	cat "$out.test"
+	echo "--- bazel build :k8s output:"
+	cat "$out.k8s"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

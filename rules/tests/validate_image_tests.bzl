@@ -79,6 +79,9 @@ _INVALID_IMAGE = [
     (_image(platforms = []), [
         "//services/svc:svc: platforms = [] is not a non-empty list. Fix: set platforms = [\"linux/amd64\", \"linux/arm64\"] or leave it out.",
     ]),
+    (_image(tars = "assets.tar"), [
+        '//services/svc:svc: tars = "assets.tar" is not a list of tar files. Fix: set tars = [":assets.tar"].',
+    ]),
     (_image(args = "--once"), [
         "//services/svc:svc: args = \"--once\" is not a list of strings. Fix: set args = [\"--once\"] (arguments of /app/svc).",
     ]),
