@@ -31,7 +31,8 @@ commit_from_dotgit() {
 
 if command -v git >/dev/null 2>&1 && commit=$(git rev-parse HEAD 2>/dev/null); then
 	echo "STABLE_GIT_COMMIT $commit"
-	if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	# Untracked files count: a build can read them (a new source file not yet added).
+	if [ -n "$(git status --porcelain --untracked-files=normal 2>/dev/null)" ]; then
 		echo "STABLE_GIT_TREE_STATE dirty"
 	else
 		echo "STABLE_GIT_TREE_STATE clean"
