@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/rococo-go/rococo/tools/imagebuilder/ociimage"
+	"github.com/rococo-go/rococo/tools/internal/cli"
 	"github.com/rococo-go/rococo/tools/internal/stamp"
 	"github.com/rococo-go/rococo/tools/push/pusher"
 )
@@ -37,7 +38,7 @@ func build(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	specPath := fs.String("spec", "", "JSON image spec (required)")
-	var binaries, stampFiles multiFlag
+	var binaries, stampFiles cli.Strings
 	fs.Var(&binaries, "binary", "OS/ARCH=PATH of a service binary; repeat per platform")
 	fs.Var(&stampFiles, "stamp-file", "Bazel workspace status file with KEY VALUE lines; repeatable")
 	tzdata := fs.String("tzdata", "", "time zone data: zoneinfo.zip or Go's src/time/tzdata/zzipdata.go (required without --base)")

@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/rococo-go/rococo/tools/imagebuilder/ociimage"
+	"github.com/rococo-go/rococo/tools/internal/cli"
 	"github.com/rococo-go/rococo/tools/push/pusher"
 )
 
@@ -20,7 +21,7 @@ func writeTar(args []string, stderr io.Writer) error {
 	layoutDir := fs.String("layout", "", "OCI image layout directory (required)")
 	platform := fs.String("platform", "", "platform to write, such as linux/amd64 (required)")
 	out := fs.String("out", "", "output tarball (required)")
-	var tags multiFlag
+	var tags cli.Strings
 	fs.Var(&tags, "tag", "REPOSITORY:TAG in the tarball; repeatable, at least one")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rococo-go/rococo/tools/internal/cli"
 	"github.com/rococo-go/rococo/tools/internal/stamp"
 	"github.com/rococo-go/rococo/tools/k8s/manifest"
 )
@@ -57,11 +58,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
 func generate(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,7 +65,7 @@ func generate(args []string, stderr io.Writer) error {
 	digestPath := fs.String("digest-file", "", "the image's digest file, sha256:... (required)")
 	repoFile := fs.String("repository-file", "", "file holding the repository, instead of the spec's")
 	out := fs.String("out", "", "output manifests (required)")
-	var stampFiles multiFlag
+	var stampFiles cli.Strings
 	fs.Var(&stampFiles, "stamp-file", "Bazel workspace status file for {KEY} placeholders in the repository file; repeatable")
 	if err := fs.Parse(args); err != nil {
 		return err

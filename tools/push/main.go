@@ -29,6 +29,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/rococo-go/rococo/tools/internal/cli"
 	"github.com/rococo-go/rococo/tools/internal/stamp"
 	"github.com/rococo-go/rococo/tools/push/pusher"
 )
@@ -39,11 +40,6 @@ func main() {
 	stop()
 	os.Exit(code)
 }
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 // errUsage marks command-line mistakes (exit 2).
 var errUsage = errors.New("usage")
@@ -74,7 +70,7 @@ func push(ctx context.Context, args []string, stdout, stderr io.Writer, o pusher
 	prefix := fs.String("repository-prefix", "", "REGISTRY/PATH under which --all pushes NAME (replaces --default-repository-prefix)")
 	defPrefix := fs.String("default-repository-prefix", "", "repository prefix from the BUILD file")
 	defRepositoryFile := fs.String("default-repository-file", "", "file holding the repository from the BUILD file (one line)")
-	var tags, defTags, defTagsFiles, images, stampFiles multiFlag
+	var tags, defTags, defTagsFiles, images, stampFiles cli.Strings
 	fs.Var(&tags, "tag", "tag to set after the push; repeatable (replaces every default tag)")
 	fs.Var(&defTags, "default-tag", "tag from the BUILD file; repeatable")
 	fs.Var(&defTagsFiles, "default-tags-file", "file of tags from the BUILD file, one a line (# comments); repeatable")

@@ -32,6 +32,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/rococo-go/rococo/tools/internal/cli"
 	"github.com/rococo-go/rococo/tools/push/pusher"
 )
 
@@ -45,11 +46,6 @@ func main() {
 	os.Exit(code)
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("runimage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	platform := fs.String("platform", "linux/"+runtime.GOARCH, "platform to run")
 	network := fs.String("net", "none", "none: a new network namespace with only loopback; host: the host's network")
 	keep := fs.String("keep", "", "unpack into this directory and keep it (default: a temporary directory, removed after)")
-	var extraEnv multiFlag
+	var extraEnv cli.Strings
 	fs.Var(&extraEnv, "e", "K=V added to (or replacing in) the image's env; repeatable")
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
