@@ -21,6 +21,9 @@ import (
 const (
 	Messaging = "MESSAGING"
 	Cron      = "CRON"
+	// Band runs a service of Band functions (package rococo/band): HTTP
+	// handlers, workers, scheduled tasks and cleanups, no processor.
+	Band = "BAND"
 
 	RabbitMQ = "RabbitMqConnection"
 	SQS      = "SqsConnection"
@@ -37,12 +40,13 @@ const Production = "production"
 
 // Config is a service's validated configuration.
 type Config struct {
-	// ExecutionType is MESSAGING (the default, as in Python) or CRON.
+	// ExecutionType is MESSAGING (the default, as in Python), CRON or BAND.
 	ExecutionType string
 	// MessagingType is RabbitMqConnection, SqsConnection, or "" for a cron
-	// service without a broker.
+	// or Band service without a broker.
 	MessagingType string
-	// ProcessorType names the processor to run (PROCESSOR_TYPE).
+	// ProcessorType names the processor to run (PROCESSOR_TYPE); "" for a
+	// Band service, which runs its registered functions instead.
 	ProcessorType string
 	// ProcessorModule is PROCESSOR_MODULE, accepted for compatibility with
 	// Python rococo and otherwise ignored.
@@ -73,8 +77,9 @@ type Config struct {
 
 	// AppEnv is APP_ENV (default "development").
 	AppEnv string
-	// LogLevel is LOGLEVEL upper-cased, one of DEBUG, INFO, WARNING, WARN,
-	// ERROR, CRITICAL; "" when unset (see Level).
+	// LogLevel is LOGLEVEL (or LOG_LEVEL, as Band services write it)
+	// upper-cased, one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL; ""
+	// when unset (see Level).
 	LogLevel string
 	// LogFormat is LOG_FORMAT, "text" or "json"; when unset, json in
 	// production and text elsewhere.
@@ -202,10 +207,14 @@ func (c *Config) JSONLogs() bool {
 func (c *Config) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("execution_type", c.ExecutionType),
-		slog.String("processor_type", c.ProcessorType),
+	}
+	if c.ProcessorType != "" {
+		attrs = append(attrs, slog.String("processor_type", c.ProcessorType))
+	}
+	attrs = append(attrs,
 		slog.String("app_env", c.AppEnv),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
-	}
+	)
 	if c.MessagingType != "" {
 		attrs = append(attrs, slog.String("messaging_type", c.MessagingType))
 	}
@@ -288,6 +297,28 @@ func badLine(b []byte) int {
 
 var logLevels = []string{"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
 
+// logLevel reads LOGLEVEL (Python rococo's name) or LOG_LEVEL (what Band
+// services write), upper-cased; "" when neither is set. Both set to
+// different levels is an error: one of them would be silently ignored.
+func logLevel(r Env) (string, error) {
+	var level, from string
+	for _, key := range []string{"LOGLEVEL", "LOG_LEVEL"} {
+		v := r.Get(key)
+		if v == "" {
+			continue
+		}
+		up := strings.ToUpper(strings.TrimSpace(v))
+		if !slices.Contains(logLevels, up) {
+			return "", r.Error(key, "one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL (case-insensitive)")
+		}
+		if level != "" && up != level {
+			return "", r.Error(key, fmt.Sprintf("the level of %s=%s, or one of the two unset (both name the log level)", from, r.Get(from)))
+		}
+		level, from = up, key
+	}
+	return level, nil
+}
+
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
@@ -301,12 +332,12 @@ func parse(m map[string]string, dir string) (*Config, error) {
 	switch v := r.Get("EXECUTION_TYPE"); v {
 	case "":
 		c.ExecutionType = Messaging
-	case Messaging, Cron:
+	case Messaging, Cron, Band:
 		c.ExecutionType = v
 	default:
 		// Stricter than Python, which treats anything but CRON as
 		// MESSAGING: a typo such as "cron" must not start a consumer.
-		return nil, r.Error("EXECUTION_TYPE", "MESSAGING or CRON (upper case; unset means MESSAGING)")
+		return nil, r.Error("EXECUTION_TYPE", "MESSAGING, CRON or BAND (upper case; unset means MESSAGING)")
 	}
 	// MESSAGING_TYPE names a transport; which ones exist is known to the
 	// host (the transports linked into the binary), which checks it.
@@ -318,18 +349,20 @@ func parse(m map[string]string, dir string) (*Config, error) {
 	default:
 		c.MessagingType = v
 	}
+	// A Band service has no processor: PROCESSOR_TYPE is optional there (an
+	// image's env may still carry it) and picks nothing.
 	c.ProcessorType = r.Get("PROCESSOR_TYPE")
-	if c.ProcessorType == "" {
+	if c.ProcessorType == "" && c.ExecutionType != Band {
 		return nil, r.Error("PROCESSOR_TYPE", "the type name of one of the service's processors")
 	}
-	if !validName(c.ProcessorType) {
+	if c.ProcessorType != "" && !validName(c.ProcessorType) {
 		return nil, r.Error("PROCESSOR_TYPE", "a Go type name (letters, digits and _)")
 	}
 	c.ProcessorModule = r.Get("PROCESSOR_MODULE")
 	c.QueueNamePrefix = r.Get("QUEUE_NAME_PREFIX")
 	// Each transport checks the name against its broker's rules.
 	queueVar := c.ProcessorType + "_QUEUE_NAME"
-	if q := r.Get(queueVar); q != "" {
+	if q := r.Get(queueVar); q != "" && c.ProcessorType != "" {
 		c.QueueName = c.QueueNamePrefix + q
 	} else if c.ExecutionType == Messaging {
 		return nil, r.Error(queueVar, "the name of the queue to consume (required when EXECUTION_TYPE is MESSAGING; QUEUE_NAME_PREFIX is prepended)")
@@ -367,12 +400,8 @@ func parse(m map[string]string, dir string) (*Config, error) {
 
 	// Logging and reporting.
 	c.AppEnv = r.String("APP_ENV", "development")
-	if v := r.Get("LOGLEVEL"); v != "" {
-		up := strings.ToUpper(strings.TrimSpace(v))
-		if !slices.Contains(logLevels, up) {
-			return nil, r.Error("LOGLEVEL", "one of DEBUG, INFO, WARNING, WARN, ERROR, CRITICAL (case-insensitive)")
-		}
-		c.LogLevel = up
+	if c.LogLevel, err = logLevel(r); err != nil {
+		return nil, err
 	}
 	if v := r.Get("LOG_FORMAT"); v != "" {
 		f := strings.ToLower(strings.TrimSpace(v))

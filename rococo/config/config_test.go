@@ -55,6 +55,9 @@ var (
 		"AWS_ACCESS_KEY_ID":          "AKIDEXAMPLE",
 		"AWS_SECRET_ACCESS_KEY":      "aws-secret-value",
 	}
+	bandEnv = map[string]string{
+		"EXECUTION_TYPE": "BAND",
+	}
 	cronEnv = map[string]string{
 		"EXECUTION_TYPE":   "CRON",
 		"PROCESSOR_TYPE":   "CleanupProcessor",
@@ -139,6 +142,10 @@ func TestLoad_logging(t *testing.T) {
 		{map[string]string{"LOGLEVEL": "WARN"}, slog.LevelWarn, false},
 		{map[string]string{"LOGLEVEL": "error"}, slog.LevelError, false},
 		{map[string]string{"LOGLEVEL": "CRITICAL"}, slog.LevelError + 4, false},
+		// LOG_LEVEL is what Band services write.
+		{map[string]string{"LOG_LEVEL": "warning"}, slog.LevelWarn, false},
+		{map[string]string{"APP_ENV": "production", "LOG_LEVEL": "debug"}, slog.LevelDebug, true},
+		{map[string]string{"LOGLEVEL": "info", "LOG_LEVEL": "INFO"}, slog.LevelInfo, false},
 	}
 	for _, tc := range tests {
 		c, err := config.Load(env(cronEnv, tc.over), "")
@@ -199,6 +206,33 @@ func TestLoad_cron(t *testing.T) {
 	}
 }
 
+// TestLoad_band: a Band service needs no processor, queue or schedule; it
+// may name a broker (for its functions' Publisher).
+func TestLoad_band(t *testing.T) {
+	tests := []struct {
+		name string
+		over map[string]string
+	}{
+		{"alone", nil},
+		{"with a broker", map[string]string{"MESSAGING_TYPE": "RabbitMqConnection"}},
+		{"with a leftover PROCESSOR_TYPE", map[string]string{"PROCESSOR_TYPE": "Ignored"}},
+		{"CRON_* are not read", map[string]string{"CRON_TIME_UNIT": "fortnights"}},
+	}
+	for _, tc := range tests {
+		c, err := config.Load(env(bandEnv, tc.over), "")
+		if err != nil {
+			t.Errorf("%s: Load() error = %v", tc.name, err)
+			continue
+		}
+		if c.ExecutionType != config.Band || c.QueueName != "" || c.Cron.Every != 0 {
+			t.Errorf("%s: Load() = %s queue %q cron %+v, want BAND without queue or schedule", tc.name, c.ExecutionType, c.QueueName, c.Cron)
+		}
+		if c.MessagingType != tc.over["MESSAGING_TYPE"] {
+			t.Errorf("%s: MessagingType = %q", tc.name, c.MessagingType)
+		}
+	}
+}
+
 // TestLoad_bad_values covers every variable's bad values: each must give a
 // one-line *config.Error naming the variable and its value.
 func TestLoad_bad_values(t *testing.T) {
@@ -239,6 +273,11 @@ func TestLoad_bad_values(t *testing.T) {
 		{rabbit, map[string]string{"HEALTH_ADDR": "bad host:80"}, "HEALTH_ADDR"},
 		{rabbit, map[string]string{"LOGLEVEL": "verbose"}, "LOGLEVEL"},
 		{rabbit, map[string]string{"LOGLEVEL": "10"}, "LOGLEVEL"},
+		{rabbit, map[string]string{"LOG_LEVEL": "trace"}, "LOG_LEVEL"},
+		{rabbit, map[string]string{"LOGLEVEL": "info", "LOG_LEVEL": "debug"}, "LOG_LEVEL"},
+		{bandEnv, map[string]string{"EXECUTION_TYPE": "band"}, "EXECUTION_TYPE"},
+		{bandEnv, map[string]string{"PROCESSOR_TYPE": "not a name"}, "PROCESSOR_TYPE"},
+		{bandEnv, map[string]string{"MESSAGING_TYPE": "rabbit mq"}, "MESSAGING_TYPE"},
 		{rabbit, map[string]string{"LOG_FORMAT": "logfmt"}, "LOG_FORMAT"},
 		{rabbit, map[string]string{"TZ": "Mars/Olympus"}, "TZ"},
 		{sqs, map[string]string{"CONSUME_CONFIG_FILE_PATH": "/nonexistent/consume.env"}, "CONSUME_CONFIG_FILE_PATH"},

@@ -354,7 +354,7 @@ func TestProcess_bad_environment_exits_2(t *testing.T) {
 	if code := p.exitCode(); code != 2 {
 		t.Errorf("exit status = %d, want 2", code)
 	}
-	want := []string{`invalid EXECUTION_TYPE="cron": want MESSAGING or CRON (upper case; unset means MESSAGING)`}
+	want := []string{`invalid EXECUTION_TYPE="cron": want MESSAGING, CRON or BAND (upper case; unset means MESSAGING)`}
 	if got := p.Lines(); strings.Join(got, "\n") != want[0] {
 		t.Errorf("stderr = %q, want %q", got, want)
 	}
