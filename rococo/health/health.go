@@ -23,8 +23,27 @@ type Status struct {
 	// "stopping".
 	State         string `json:"state"`
 	ExecutionType string `json:"execution_type"`
-	Processor     string `json:"processor"`
+	Processor     string `json:"processor,omitempty"`
 	Queue         string `json:"queue,omitempty"`
+	// Functions are a Band service's registered functions (package
+	// rococo/band), as Band's __status lists them.
+	Functions []Function `json:"functions,omitempty"`
+}
+
+// Function is one registered function of a Band service in /status.
+type Function struct {
+	Name string `json:"name"`
+	// Role is handler, worker, scheduled or cleanup.
+	Role string `json:"role"`
+	// Options are what it was registered with: a handler's methods, path,
+	// timeout_ms and max_body_bytes; a worker's gates_readiness and restart
+	// delays; a scheduled function's schedule.
+	Options map[string]any `json:"options,omitempty"`
+	// State is what a worker does now: starting, running, restarting, done
+	// or stopped ("" for the other roles).
+	State string `json:"state,omitempty"`
+	// Restarts counts a worker's restarts.
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // Options configure Handler. Every field is optional.
