@@ -3,13 +3,16 @@
 // processor named by PROCESSOR_TYPE, prints the start-up banner, sets up
 // logging, error reporting, metrics and the health server, then consumes
 // messages (EXECUTION_TYPE=MESSAGING) or runs the processor on a schedule
-// (EXECUTION_TYPE=CRON) until SIGTERM or SIGINT, and drains. With the
+// (EXECUTION_TYPE=CRON) until SIGTERM or SIGINT, and drains. A band service
+// (package rococo/band) passed among the processors is the whole service
+// with EXECUTION_TYPE=BAND, and runs its functions beside the processor
+// otherwise (band.go). With the
 // --once flag a cron processor runs once, now, and the service exits (a
 // Kubernetes CronJob, or a quick try); --version prints the banner.
 //
 // Exit status: 0 after a clean stop (or EXIT_WHEN_FINISHED), 2 for an
-// invalid environment or an unknown processor (one line on stderr, before
-// anything connects), 1 for a failure at run time (with --once: the run
+// invalid environment, an unknown processor or a band registration or
+// settings mistake (one line on stderr, before anything connects), 1 for a failure at run time (with --once: the run
 // failed), and 1 at once on a
 // second SIGTERM/SIGINT during the drain.
 package host

@@ -9,6 +9,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rococo-go/rococo/rococo/config"
 	"github.com/rococo-go/rococo/rococo/health"
 )
 
@@ -24,13 +26,22 @@ func (s *service) startHealth(reg *prometheus.Registry, cancelRun context.Cancel
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var h http.Handler = health.Handler(health.Options{
+		Gatherer: reg,
+		Ready:    s.ready,
+		Status:   s.status,
+	})
+	base := context.Background()
+	if s.band != nil {
+		// The band functions' handlers share the port; their requests'
+		// ctx is cancelled at the shutdown deadline.
+		h, base = s.band.Handler(h), s.band.BaseContext()
+	}
 	srv := &http.Server{
-		Handler: health.Handler(health.Options{
-			Gatherer: reg,
-			Ready:    s.ready,
-			Status:   s.status,
-		}),
+		Handler:           h,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
@@ -67,7 +78,7 @@ func (s *service) ready() error {
 
 // status backs /status.
 func (s *service) status() health.Status {
-	return health.Status{
+	st := health.Status{
 		Service:       s.name,
 		Version:       s.info.Version,
 		Commit:        s.info.Commit,
@@ -77,4 +88,11 @@ func (s *service) status() health.Status {
 		Processor:     s.cfg.ProcessorType,
 		Queue:         s.cfg.QueueName,
 	}
+	if s.band != nil {
+		st.Functions = s.band.Functions()
+		if s.cfg.ExecutionType == config.Band {
+			st.State, st.Processor = s.band.State(), ""
+		}
+	}
+	return st
 }

@@ -30,8 +30,10 @@ type Info struct {
 	Transports map[string]TransportFactory
 }
 
-// Timeouts of the health server.
+// Timeouts of the health server (which also serves a band service's
+// handlers).
 const (
 	readHeaderTimeout = 5 * time.Second
+	idleTimeout       = 2 * time.Minute
 	httpShutdown      = 5 * time.Second
 )

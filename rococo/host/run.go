@@ -39,15 +39,29 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 	if err != nil {
 		return o.usage(err)
 	}
-	proc, err := pick(cfg, procs)
+	fns, procs, err := splitBand(procs)
 	if err != nil {
 		return o.usage(err)
 	}
+	var proc any
+	if cfg.ExecutionType != config.Band {
+		if proc, err = pick(cfg, procs); err != nil {
+			return o.usage(err)
+		}
+	}
 	if _, cron := proc.(rococo.CronProcessor); once && !cron {
-		fmt.Fprintf(o.stderr, "--once runs a cron processor once, and %s is a messaging processor: to consume until the queue is empty, set EXIT_WHEN_FINISHED=1 in the CONSUME_CONFIG_FILE_PATH file\n", cfg.ProcessorType)
+		if proc == nil {
+			fmt.Fprintln(o.stderr, "--once runs a cron processor once, and EXECUTION_TYPE=BAND has none: run the service without --once")
+		} else {
+			fmt.Fprintf(o.stderr, "--once runs a cron processor once, and %s is a messaging processor: to consume until the queue is empty, set EXIT_WHEN_FINISHED=1 in the CONSUME_CONFIG_FILE_PATH file\n", cfg.ProcessorType)
+		}
 		return 2
 	}
 	tcfg, err := transportConfig(cfg, info)
+	if err != nil {
+		return o.usage(err)
+	}
+	setup, err := configureBand(fns, cfg, o.dir, &name)
 	if err != nil {
 		return o.usage(err)
 	}
@@ -63,8 +77,11 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 		attrs = append(attrs, "transport", tcfg)
 	}
 	log.Info("starting", attrs...)
+	if fns != nil {
+		logBandSetup(log, setup)
+	}
 
-	s := &service{cfg: cfg, info: info, name: name, log: log, started: time.Now(), once: once, stderr: o.stderr}
+	s := &service{cfg: cfg, info: info, name: name, log: log, started: time.Now(), once: once, stderr: o.stderr, fns: fns}
 	s.state.Store(stateStarting)
 	code := s.serve(ctx, proc, tcfg)
 	s.state.Store(stateStopped)

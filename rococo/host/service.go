@@ -14,14 +14,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/band"
 	"github.com/rococo-go/rococo/rococo/config"
 	"github.com/rococo-go/rococo/rococo/leader"
 	"github.com/rococo-go/rococo/rococo/metrics"
 	"github.com/rococo-go/rococo/rococo/report"
 )
 
-// runner is what an execution type runs: a router.Router (messaging.go) or
-// a cron.Scheduler (cron.go).
+// runner is what an execution type runs: a router.Router (messaging.go), a
+// cron.Scheduler (cron.go), or either with band functions, or those alone
+// (band.go).
 type runner interface {
 	Run(ctx context.Context) error
 	Ready() error
@@ -46,6 +48,8 @@ type service struct {
 	once    bool         // --once: run the cron processor once instead of its schedule
 	state   atomic.Value // string
 	runner  atomic.Value // runner, once built
+	fns     *band.Service
+	band    *band.Runner // the functions' runner, nil without fns (or with --once)
 }
 
 // deps are what the service gives the runner it builds.
@@ -54,6 +58,7 @@ type deps struct {
 	concurrency int              // the transport's (1 without one)
 	locker      leader.Locker    // the transport's lock for leader election, if it has one
 	metrics     *metrics.Metrics
+	registry    *prometheus.Registry
 	reporter    report.Reporter
 }
 
@@ -70,6 +75,10 @@ func (s *service) serve(ctx context.Context, proc any, tcfg rococo.TransportConf
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 
+	d := deps{concurrency: 1, metrics: metrics.New(reg), registry: reg, reporter: rep}
+	if err := s.startBand(d); err != nil {
+		return s.failed("create band runner", err)
+	}
 	var stopHealth func() error
 	if cfg.HealthAddr != "" || cfg.HealthPort != 0 {
 		var err error
@@ -78,7 +87,7 @@ func (s *service) serve(ctx context.Context, proc any, tcfg rococo.TransportConf
 			return 1
 		}
 	}
-	code := s.work(runCtx, proc, tcfg, deps{concurrency: 1, metrics: metrics.New(reg), reporter: rep})
+	code := s.work(runCtx, proc, tcfg, d)
 	if stopHealth != nil {
 		if err := stopHealth(); err != nil {
 			log.Error("health server failed", "error", err)
@@ -100,6 +109,9 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		defer closeLogged(log, "transport", tr)
 		d.transport, d.concurrency = tr, tcfg.Concurrency()
 		d.locker, _ = tcfg.(leader.Locker)
+		if s.band != nil {
+			s.band.SetPublisher(tr)
+		}
 	}
 	if c, ok := proc.(io.Closer); ok {
 		defer closeLogged(log, "processor "+cfg.ProcessorType, c)
@@ -125,6 +137,7 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 	if err != nil {
 		return s.failed("create "+strings.ToLower(cfg.ExecutionType)+" runner", err)
 	}
+	r = s.withBand(r)
 	s.runner.Store(r)
 	s.state.Store(stateRunning)
 	stop := context.AfterFunc(ctx, func() {
