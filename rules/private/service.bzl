@@ -124,10 +124,12 @@ def rococo_service(
       name: the service name: the directory under services/, the binary
         (/app/<name>, the entrypoint) and the image title.
       processor_type: PROCESSOR_TYPE: the processor type (Go type name in
-        processor.go) the image runs. Required.
-      execution_type: EXECUTION_TYPE: "MESSAGING" (default, as in Python) or "CRON".
+        processor.go) the image runs. Required, except for BAND.
+      execution_type: EXECUTION_TYPE: "MESSAGING" (default, as in Python),
+        "CRON", or "BAND" (the Band functions registered in processor.go,
+        package rococo/band: no processor_type and no cron_* attributes).
       messaging_type: MESSAGING_TYPE: "RabbitMqConnection" or "SqsConnection";
-        required for MESSAGING, optional for CRON.
+        required for MESSAGING, optional for CRON and BAND.
       cron_time_amount: CRON_TIME_AMOUNT: a positive number (int, or a string
         such as "0.5").
       cron_time_unit: CRON_TIME_UNIT: seconds, minutes, hours, days or weeks.

@@ -12,7 +12,7 @@ the runtime's parsers (rococo/config, rococo/cron), so a value accepted
 here is accepted when the service starts.
 """
 
-EXECUTION_TYPES = ["MESSAGING", "CRON"]
+EXECUTION_TYPES = ["MESSAGING", "CRON", "BAND"]
 MESSAGING_TYPES = ["RabbitMqConnection", "SqsConnection"]
 
 # CRON_TIME_UNIT spellings (lower case) the runtime accepts, as in Python's
@@ -240,12 +240,12 @@ def validate_attrs(label, a):
     errs = []
     et = a.get("execution_type") or "MESSAGING"
     if et not in EXECUTION_TYPES:
-        errs.append(_msg(label, "execution_type = %r is not a valid EXECUTION_TYPE; want one of %s" % (et, ", ".join(EXECUTION_TYPES)), 'set execution_type = "MESSAGING" (consume a queue) or "CRON" (run on a schedule)'))
+        errs.append(_msg(label, "execution_type = %r is not a valid EXECUTION_TYPE; want one of %s" % (et, ", ".join(EXECUTION_TYPES)), 'set execution_type = "MESSAGING" (consume a queue), "CRON" (run on a schedule) or "BAND" (serve Band functions)'))
 
     pt = a.get("processor_type")
-    if not pt:
+    if not pt and et != "BAND":
         errs.append(_msg(label, "processor_type is missing; the runtime picks the processor by this name", "set processor_type to the name of a processor type defined in processor.go"))
-    elif not is_identifier(pt):
+    elif pt and not is_identifier(pt):
         errs.append(_msg(label, "processor_type = %r is not a Go type name" % pt, "set processor_type to the name of a processor type defined in processor.go"))
 
     mt = a.get("messaging_type")
@@ -261,6 +261,8 @@ def validate_attrs(label, a):
                 errs.append(_msg(label, "%s is set but execution_type is MESSAGING" % attr, 'remove %s, or set execution_type = "CRON"' % attr))
     elif et == "CRON":
         errs.extend(_validate_cron(label, a))
+    elif et == "BAND":
+        errs.extend(_validate_band(label, a, cron_attrs))
 
     errs.extend(_validate_env(label, a.get("env") or {}))
     return errs
@@ -301,6 +303,14 @@ def _validate_cron(label, a):
     rs = a.get("run_at_startup")
     if rs != None and type(rs) != "bool":
         errs.append(_msg(label, "run_at_startup = %r is not a bool" % (rs,), "set run_at_startup = True or False"))
+    return errs
+
+def _validate_band(label, a, cron_attrs):
+    """A BAND service runs the functions registered in processor.go: no processor or schedule of its own."""
+    errs = []
+    for attr in cron_attrs:
+        if _set(a.get(attr)):
+            errs.append(_msg(label, "%s is set but execution_type is BAND" % attr, 'remove %s (schedule a Band function with s.Every or s.Crontab), or set execution_type = "CRON"' % attr))
     return errs
 
 def secret_marker(key):
@@ -348,7 +358,8 @@ def image_env(a):
     env = dict(a.get("env") or {})
     et = a.get("execution_type") or "MESSAGING"
     env["EXECUTION_TYPE"] = et
-    env["PROCESSOR_TYPE"] = a["processor_type"]
+    if _set(a.get("processor_type")):
+        env["PROCESSOR_TYPE"] = a["processor_type"]
     if _set(a.get("messaging_type")):
         env["MESSAGING_TYPE"] = a["messaging_type"]
     if et == "CRON":

@@ -5,7 +5,9 @@
 #   - cleanup_cron (CRON) prints the banner and runs as uid/gid 65532, with only loopback;
 #   - report_sqs starts and prints its banner;
 #   - email_rabbitmq (MESSAGING, host network) processes a message published to the real
-#     RabbitMQ at 127.0.0.1:5672 and exits 0 on SIGTERM.
+#     RabbitMQ at 127.0.0.1:5672 and exits 0 on SIGTERM;
+#   - geo_band (BAND, host network, 127.0.0.1 only) turns ready and answers a handler request
+#     over HTTP, then exits 0 on SIGTERM.
 # Needs root and RabbitMQ; runs OUTSIDE `bazel test` (it runs Bazel and containers itself):
 #
 #   rules/tests/container_test.sh        (BAZEL=bazel to use another Bazel)
@@ -146,6 +148,31 @@ for p in $(ours email_rabbitmq.rootfs); do kill -TERM "$p"; done
 for ((i = 0; i < 300; i++)); do kill -0 "$email_pid" 2>/dev/null || break; sleep 0.1; done
 grep -qE '"msg":"exiting","status":0|msg=exiting status=0' "$tmp/email_rabbitmq.out"
 check "email_rabbitmq exits 0 on SIGTERM" $? "$(tail -5 "$tmp/email_rabbitmq.out")"
+
+# 4. BAND image on the host network, listening on 127.0.0.1 only: a handler answers.
+port=$((20000 + $$ % 20000))
+runimage geo_band --net host -e "HEALTH_ADDR=127.0.0.1:$port"
+band_pid=${pids[-1]}
+wait_for "$tmp/geo_band.out" "geo_band running at version: 1.0.0" 60
+check "geo_band prints the banner" $? "$(head -c 2000 "$tmp/geo_band.out")"
+grep -qE 'execution_type=BAND|"execution_type":"BAND"' "$tmp/geo_band.out"
+check "geo_band runs with EXECUTION_TYPE=BAND from the image" $? "$(head -5 "$tmp/geo_band.out")"
+for ((i = 0; i < 100; i++)); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
+	sleep 0.1
+done
+answer=$(curl -s --max-time 5 "http://127.0.0.1:$port/lookup/192.0.2.1")
+[ "$answer" = '{"ip":"192.0.2.1","found":true,"country":"FR","city":"Paris"}' ]
+check "geo_band answers GET /lookup/192.0.2.1 from the container" $? "answer: $answer; log: $(tail -5 "$tmp/geo_band.out")"
+echo "     answer: $answer"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/lookup/not-an-ip")
+[ "$code" = 400 ]
+check "geo_band answers a bad address with 400" $? "status $code"
+for p in $(ours geo_band.rootfs); do kill -TERM "$p"; done
+for ((i = 0; i < 300; i++)); do kill -0 "$band_pid" 2>/dev/null || break; sleep 0.1; done
+grep -qE 'msg="cleanup done".*flush_hits|"msg":"cleanup done".*flush_hits' "$tmp/geo_band.out" &&
+	grep -qE '"msg":"exiting","status":0|msg=exiting status=0' "$tmp/geo_band.out"
+check "geo_band exits 0 on SIGTERM after its cleanup" $? "$(tail -5 "$tmp/geo_band.out")"
 
 if [ "$failed" -gt 0 ]; then
 	for f in "$tmp"/*.out; do echo "--- $f"; tail -30 "$f"; done

@@ -42,6 +42,8 @@ def _valid_attrs_test_impl(ctx):
         _attrs(execution_type = "MESSAGING", messaging_type = "RabbitMqConnection", env = {"EmailServiceProcessor_QUEUE_NAME": "email", "LOGLEVEL": "INFO"}),
         _attrs(execution_type = None, messaging_type = "SqsConnection"),
         _attrs(cron_time_amount = 10, cron_time_unit = "seconds", messaging_type = "SqsConnection"),
+        _attrs(execution_type = "BAND", processor_type = None),
+        _attrs(execution_type = "BAND", processor_type = None, messaging_type = "RabbitMqConnection", env = {"GEO_DEBUG": "false"}),
     ]
     for a in valid:
         asserts.equals(env, [], validate_attrs(L, a), "validate_attrs(%r)" % a)
@@ -53,7 +55,18 @@ valid_attrs_test = unittest.make(_valid_attrs_test_impl)
 _INVALID = [
     (
         _attrs(execution_type = "BATCH", cron_time_amount = 1, cron_time_unit = "days"),
-        ['//services/svc:svc: execution_type = "BATCH" is not a valid EXECUTION_TYPE; want one of MESSAGING, CRON. Fix: set execution_type = "MESSAGING" (consume a queue) or "CRON" (run on a schedule).'],
+        ['//services/svc:svc: execution_type = "BATCH" is not a valid EXECUTION_TYPE; want one of MESSAGING, CRON, BAND. Fix: set execution_type = "MESSAGING" (consume a queue), "CRON" (run on a schedule) or "BAND" (serve Band functions).'],
+    ),
+    (
+        _attrs(execution_type = "BAND", processor_type = None, cron_time_amount = 1, run_at_startup = True),
+        [
+            '//services/svc:svc: cron_time_amount is set but execution_type is BAND. Fix: remove cron_time_amount (schedule a Band function with s.Every or s.Crontab), or set execution_type = "CRON".',
+            '//services/svc:svc: run_at_startup is set but execution_type is BAND. Fix: remove run_at_startup (schedule a Band function with s.Every or s.Crontab), or set execution_type = "CRON".',
+        ],
+    ),
+    (
+        _attrs(execution_type = "BAND", processor_type = "not-a-type"),
+        ['//services/svc:svc: processor_type = "not-a-type" is not a Go type name. Fix: set processor_type to the name of a processor type defined in processor.go.'],
     ),
     (
         _attrs(execution_type = "MESSAGING"),
@@ -236,6 +249,10 @@ def _image_env_test_impl(ctx):
         "MESSAGING_TYPE": "SqsConnection",
         "PROCESSOR_TYPE": "ReportProcessor",
     }, image_env(_attrs(execution_type = None, messaging_type = "SqsConnection", processor_type = "ReportProcessor")))
+    asserts.equals(env, {
+        "EXECUTION_TYPE": "BAND",
+        "GEO_DEBUG": "false",
+    }, image_env(_attrs(execution_type = "BAND", processor_type = None, env = {"GEO_DEBUG": "false"})))
     return unittest.end(env)
 
 image_env_test = unittest.make(_image_env_test_impl)
