@@ -78,69 +78,97 @@ func plainServer(*testing.B) http.Handler {
 }
 
 // BenchmarkHTTP sends b.N POST /work requests over loopback HTTP from
-// `clients` goroutines, to the band handler and to the plain one, and
-// reports throughput and latency percentiles:
+// `clients` goroutines to the band handler and b.N to the plain one,
+// alternating between the two servers in rounds of 500 requests so that
+// both see the same machine (the load of a shared machine drifts), and
+// reports each one's throughput and latency percentiles and their ratios:
 //
 //	go test -run '^$' -bench HTTP -benchtime 20000x -count 3 ./rococo/band/
 func BenchmarkHTTP(b *testing.B) {
 	for _, clients := range []int{1, 64} {
-		for _, srv := range []struct {
-			name    string
-			handler func(*testing.B) http.Handler
-		}{{"band", bandServer}, {"plain", plainServer}} {
-			b.Run(fmt.Sprintf("%s/clients=%d", srv.name, clients), func(b *testing.B) {
-				benchHTTP(b, srv.handler(b), clients)
-			})
-		}
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			band := newLoad(b, bandServer(b), clients)
+			plain := newLoad(b, plainServer(b), clients)
+			const round = 500
+			b.ResetTimer()
+			for done := 0; done < b.N; done += round {
+				n := min(round, b.N-done)
+				band.run(b, n)
+				plain.run(b, n)
+			}
+			b.StopTimer()
+			bs, ps := band.stats(), plain.stats()
+			b.ReportMetric(bs.rps, "band-req/s")
+			b.ReportMetric(ps.rps, "plain-req/s")
+			b.ReportMetric(bs.rps/ps.rps, "throughput-ratio")
+			b.ReportMetric(float64(bs.p50.Microseconds()), "band-p50-µs")
+			b.ReportMetric(float64(ps.p50.Microseconds()), "plain-p50-µs")
+			b.ReportMetric(float64(bs.p99.Microseconds()), "band-p99-µs")
+			b.ReportMetric(float64(ps.p99.Microseconds()), "plain-p99-µs")
+			b.ReportMetric(float64(bs.p99)/float64(ps.p99), "p99-ratio")
+		})
 	}
 }
 
-func benchHTTP(b *testing.B, h http.Handler, clients int) {
+// load sends requests to one server from a fixed number of clients.
+type load struct {
+	url     string
+	client  *http.Client
+	clients int
+	lat     []time.Duration
+	elapsed time.Duration
+}
+
+func newLoad(b *testing.B, h http.Handler, clients int) *load {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	b.Cleanup(func() { srv.Close() })
 	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	url := "http://" + ln.Addr().String() + "/work"
-	do := func() error {
-		resp, err := client.Post(url, "application/json", bytes.NewReader(workBody))
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return err
-	}
-	for range clients { // warm the connections
-		if err := do(); err != nil {
+	b.Cleanup(tr.CloseIdleConnections)
+	l := &load{url: "http://" + ln.Addr().String() + "/work", client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, clients: clients}
+	for range clients { // open the connections
+		if err := l.do(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	lat := make([]time.Duration, b.N)
+	return l
+}
+
+func (l *load) do() error {
+	resp, err := l.client.Post(l.url, "application/json", bytes.NewReader(workBody))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return err
+}
+
+// run sends n requests and records their latencies.
+func (l *load) run(b *testing.B, n int) {
+	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
-	b.ResetTimer()
 	start := time.Now()
-	for range clients {
+	for range l.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(b.N) {
+				if i >= int64(n) {
 					return
 				}
 				t0 := time.Now()
-				if err := do(); err != nil {
+				if err := l.do(); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -149,13 +177,23 @@ func benchHTTP(b *testing.B, h http.Handler, clients int) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
+	l.elapsed += time.Since(start)
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	l.lat = append(l.lat, lat...)
+}
+
+type loadStats struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+func (l *load) stats() loadStats {
+	slices.Sort(l.lat)
+	return loadStats{
+		rps: float64(len(l.lat)) / l.elapsed.Seconds(),
+		p50: l.lat[len(l.lat)/2],
+		p99: l.lat[len(l.lat)*99/100],
+	}
 }
