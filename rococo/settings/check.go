@@ -201,12 +201,11 @@ func fieldsOf(t reflect.Type) fields {
 	add = func(t reflect.Type) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			tag := f.Tag.Get("yaml")
-			if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			name, inline, ok := yamlKey(f)
+			if !ok {
 				continue
 			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if slices.Contains(strings.Split(opts, ","), "inline") {
+			if inline {
 				ft := f.Type
 				for ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
@@ -219,12 +218,6 @@ func fieldsOf(t reflect.Type) fields {
 				}
 				continue
 			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
 			fs.byName[name] = f.Type
 			fs.names = append(fs.names, name)
 		}
@@ -232,4 +225,25 @@ func fieldsOf(t reflect.Type) fields {
 	add(t)
 	slices.Sort(fs.names)
 	return fs
+}
+
+// yamlKey returns the key of a struct field as yaml.v3 maps it: the yaml
+// tag's name, else the field name in lower case; inline for ",inline"
+// (then name is ""); ok is false for a field yaml.v3 leaves out.
+func yamlKey(f reflect.StructField) (name string, inline, ok bool) {
+	tag := f.Tag.Get("yaml")
+	if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+		return "", false, false
+	}
+	name, opts, _ := strings.Cut(tag, ",")
+	if slices.Contains(strings.Split(opts, ","), "inline") {
+		return "", true, true
+	}
+	if !f.IsExported() {
+		return "", false, false
+	}
+	if name == "" {
+		name = strings.ToLower(f.Name)
+	}
+	return name, false, true
 }

@@ -88,14 +88,12 @@ func redact(v reflect.Value, key string) slog.Value {
 func redactStruct(v reflect.Value, attrs *[]slog.Attr) {
 	t := v.Type()
 	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("yaml")
-		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+		name, inline, ok := yamlKey(t.Field(i))
+		if !ok {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
 		fv := v.Field(i)
-		if slices.Contains(strings.Split(opts, ","), "inline") {
+		if inline {
 			for fv.Kind() == reflect.Pointer && !fv.IsNil() {
 				fv = fv.Elem()
 			}
@@ -106,12 +104,6 @@ func redactStruct(v reflect.Value, attrs *[]slog.Attr) {
 				*attrs = append(*attrs, redact(fv, "").Group()...)
 			}
 			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
 		}
 		*attrs = append(*attrs, slog.Attr{Key: name, Value: redact(fv, name)})
 	}
