@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -200,5 +201,31 @@ func (l *load) stats() loadStats {
 		rps: float64(len(l.lat)) / l.elapsed.Seconds(),
 		p50: l.lat[len(l.lat)/2],
 		p99: l.lat[len(l.lat)*99/100],
+	}
+}
+
+// BenchmarkServe serves the same request to both handlers in-process (an
+// httptest recorder, no network): the cost of the runtime on the server
+// side alone.
+//
+//	go test -run '^$' -bench Serve -benchmem -count 5 ./rococo/band/
+func BenchmarkServe(b *testing.B) {
+	for _, srv := range []struct {
+		name    string
+		handler func(*testing.B) http.Handler
+	}{{"band", bandServer}, {"plain", plainServer}} {
+		b.Run(srv.name, func(b *testing.B) {
+			h := srv.handler(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest("POST", "/work", bytes.NewReader(workBody))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
 	}
 }
