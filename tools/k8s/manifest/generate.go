@@ -21,10 +21,6 @@ import (
 	"github.com/rococo-go/rococo/rococo/config"
 )
 
-// Execution types the generator knows; BAND is a service of HTTP handlers
-// and workers.
-const band = "BAND"
-
 // The image's fixed identity (tools/imagebuilder/ociimage): the nonroot user.
 const (
 	nonRootUID = 65532
@@ -64,7 +60,7 @@ func Generate(spec Spec, digest string) ([]byte, error) {
 	fmt.Fprintf(&out, "# settings through the optional Secret %s-env, e.g.\n", s.k8sName)
 	fmt.Fprintf(&out, "#   kubectl create secret generic %s-env --from-env-file=%s.env\n", s.k8sName, s.k8sName)
 	fmt.Fprintf(&out, "# terminationGracePeriodSeconds is SHUTDOWN_TIMEOUT (%v) plus %v for the runtime's own shutdown after the drain", s.shutdown, GraceMargin)
-	if s.execution == band {
+	if s.execution == config.Band {
 		fmt.Fprintf(&out, ",\n# plus the %v preStop sleep that lets the Service stop routing to the pod first", PreStopSleep)
 	}
 	fmt.Fprintf(&out, ".\n")
@@ -96,9 +92,9 @@ func (g *gen) objects() ([]any, []string, error) {
 	s := g.s
 	var notes []string
 	switch s.execution {
-	case config.Messaging, band:
+	case config.Messaging, config.Band:
 		objs := []any{g.deployment(max(s.Replicas, 1), appsv1.RollingUpdateDeploymentStrategyType, nil)}
-		if s.execution == band {
+		if s.execution == config.Band {
 			if s.healthPort == 0 {
 				return nil, nil, fmt.Errorf("service %s: a BAND service serves its handlers on its HTTP port, and HEALTH_PORT is 0; remove HEALTH_PORT from env", s.Service)
 			}
@@ -235,7 +231,7 @@ func (g *gen) cronJob(schedule, tz string) *batchv1.CronJob {
 func (g *gen) podSpec(args []string, restart corev1.RestartPolicy, readiness bool, env []corev1.EnvVar) corev1.PodSpec {
 	s := g.s
 	grace := int64(math.Ceil((s.shutdown + GraceMargin).Seconds()))
-	if s.execution == band {
+	if s.execution == config.Band {
 		grace += int64(PreStopSleep / time.Second)
 	}
 	yes, no := true, false
@@ -266,7 +262,7 @@ func (g *gen) podSpec(args []string, restart corev1.RestartPolicy, readiness boo
 			c.ReadinessProbe = probe("/readyz", 5, 2)
 		}
 	}
-	if s.execution == band {
+	if s.execution == config.Band {
 		c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: int64(PreStopSleep / time.Second)}}}
 	}
 	return corev1.PodSpec{

@@ -81,7 +81,7 @@ func Verify(data []byte, spec Spec, digest string) []error {
 	verifyPod(bad, s, pod, image, longRunning)
 
 	wantServices := 0
-	if s.execution == band {
+	if s.execution == config.Band {
 		wantServices = 1
 	}
 	if len(objs.Services) != wantServices {
@@ -181,14 +181,14 @@ func verifyPod(bad func(string, ...any), s *service, pod *corev1.PodTemplateSpec
 		bad("/tmp is not an emptyDir volume (the root file system is read-only)")
 	}
 	wantGrace := s.shutdown
-	if s.execution == band {
+	if s.execution == config.Band {
 		wantGrace += PreStopSleep
 		if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 			bad("a BAND pod has no preStop sleep: the Service would route to it after SIGTERM")
 		}
 	}
 	if ps.TerminationGracePeriodSeconds == nil || time.Duration(*ps.TerminationGracePeriodSeconds)*time.Second <= wantGrace {
-		bad("terminationGracePeriodSeconds = %v, want above %v (SHUTDOWN_TIMEOUT%s)", ptrString(ps.TerminationGracePeriodSeconds), wantGrace, map[bool]string{true: " plus the preStop sleep"}[s.execution == band])
+		bad("terminationGracePeriodSeconds = %v, want above %v (SHUTDOWN_TIMEOUT%s)", ptrString(ps.TerminationGracePeriodSeconds), wantGrace, map[bool]string{true: " plus the preStop sleep"}[s.execution == config.Band])
 	}
 	if !isFalse(ps.AutomountServiceAccountToken) {
 		bad("automountServiceAccountToken is not false (the service needs no API access)")
