@@ -241,3 +241,47 @@ func TestRun_messaging_with_band_functions(t *testing.T) {
 		t.Error("the scheduled function was not stopped")
 	}
 }
+
+// TestRun_cron_with_band_functions: a cron processor with an admin handler
+// and a worker that gates readiness; at shutdown the run in progress
+// finishes, then the band cleanup runs, and the exit status is 0.
+func TestRun_cron_with_band_functions(t *testing.T) {
+	t.Setenv("SLOW_RUN_FOR", "300ms") // SlowCron's Init reads it from the process
+	var cleaned atomic.Bool
+	loaded := make(chan struct{})
+	s := band.New()
+	band.Handle(s, "GET /admin/ping", func(context.Context, struct{}) (string, error) { return "pong", nil })
+	s.Worker("load", func(ctx context.Context) error {
+		<-loaded
+		band.MarkReady(ctx)
+		<-ctx.Done()
+		return nil
+	}, band.GatesReadiness())
+	s.Cleanup("flush", func(context.Context) error { cleaned.Store(true); return nil })
+	r := runAsync(t, t.TempDir(), []string{"EXECUTION_TYPE=CRON", "PROCESSOR_TYPE=SlowCron", "CRON_TIME_AMOUNT=1", "CRON_TIME_UNIT=hours", "RUN_AT_STARTUP=true"}, &SlowCron{}, s)
+
+	if code, body := get(t, r.url+"/admin/ping"); code != 200 || body != "\"pong\"\n" {
+		t.Errorf("GET /admin/ping = %d %q, want the handler's answer", code, body)
+	}
+	if code, body := get(t, r.url+"/readyz"); code != 503 || !strings.Contains(body, "waiting for 1 worker(s)") {
+		t.Errorf("/readyz before the worker's first round = %d %q, want 503 naming the worker", code, body)
+	}
+	close(loaded)
+	r.until("/readyz", func(code int, _ string) bool { return code == 200 })
+	_, body := get(t, r.url+"/status")
+	if !strings.Contains(body, `"execution_type": "CRON"`) || !strings.Contains(body, `"processor": "SlowCron"`) ||
+		!strings.Contains(body, `"name": "admin_ping"`) || !strings.Contains(body, `"role": "worker"`) {
+		t.Errorf("/status = %s", body)
+	}
+	for !strings.Contains(r.stderr.String(), `msg="run started"`) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code := r.stop(); code != 0 || !cleaned.Load() {
+		t.Fatalf("exit %d, cleaned %v; want 0 and the cleanup run", code, cleaned.Load())
+	}
+	logs := r.stderr.String()
+	i, j := strings.Index(logs, `msg="run finished"`), strings.Index(logs, `msg="cleanup done" component=band function=flush`)
+	if i < 0 || j < i {
+		t.Errorf("want the run in progress to finish before the band cleanup:\n%s", logs)
+	}
+}
