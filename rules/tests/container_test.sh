@@ -6,8 +6,8 @@
 #   - report_sqs starts and prints its banner;
 #   - email_rabbitmq (MESSAGING, host network) processes a message published to the real
 #     RabbitMQ at 127.0.0.1:5672 and exits 0 on SIGTERM;
-#   - geo_band (BAND, host network, 127.0.0.1 only) turns ready and answers a handler request
-#     over HTTP, then exits 0 on SIGTERM.
+#   - geo_band (BAND, host network, 127.0.0.1 only) reads the config.yaml shipped in its image,
+#     turns ready and answers a handler request over HTTP, then exits 0 on SIGTERM.
 # Needs root and RabbitMQ; runs OUTSIDE `bazel test` (it runs Bazel and containers itself):
 #
 #   rules/tests/container_test.sh        (BAZEL=bazel to use another Bazel)
@@ -157,6 +157,8 @@ wait_for "$tmp/geo_band.out" "geo_band running at version: 1.0.0" 60
 check "geo_band prints the banner" $? "$(head -c 2000 "$tmp/geo_band.out")"
 grep -qE 'execution_type=BAND|"execution_type":"BAND"' "$tmp/geo_band.out"
 check "geo_band runs with EXECUTION_TYPE=BAND from the image" $? "$(head -5 "$tmp/geo_band.out")"
+wait_for "$tmp/geo_band.out" 'msg="band settings loaded" files=\[config.yaml\]|"msg":"band settings loaded","files":\["config.yaml"\]' 10
+check "geo_band reads the config.yaml shipped in the image" $? "$(grep -m1 'band settings' "$tmp/geo_band.out")"
 for ((i = 0; i < 100; i++)); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
 	sleep 0.1
