@@ -68,6 +68,7 @@ fixture lib_no_go && rm $root/lib_no_go/lib/lib.go $root/lib_no_go/lib/BUILD.baz
 fixture lib_no_build && rm $root/lib_no_build/lib/BUILD.bazel
 fixture lib_not_in_deps && sed -i 's|deps = \["//[^"]*"\]|deps = []|' $root/lib_not_in_deps/BUILD.bazel
 fixture bad_execution_type 'execution_type = "BATCH"'
+fixture band_with_schedule 'execution_type = "BAND"' 'cron_time_amount = 5'
 fixture no_messaging_type 'execution_type = "MESSAGING"'
 fixture bad_messaging_type 'execution_type = "MESSAGING"' 'messaging_type = "KafkaConnection"'
 fixture bad_unit "${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "fortnights"'
@@ -126,7 +127,8 @@ expect no_lib "$out" "$p/no_lib:no_lib: lib/ is missing from $root/no_lib; the b
 expect lib_no_go "$out" "$p/lib_no_go:lib_no_go: $root/lib_no_go/lib/ has no Go files. Fix: put the business logic in $root/lib_no_go/lib/*.go"
 expect lib_no_build "$out" "$p/lib_no_build:lib_no_build: $root/lib_no_build/lib/ has Go files but no BUILD.bazel. Fix: run bazel run //:gazelle"
 expect lib_not_in_deps "$out" "$p/lib_not_in_deps:lib_not_in_deps: the service's code does not depend on //$root/lib_not_in_deps/lib. Fix: import"
-expect bad_execution_type "$out" "$p/bad_execution_type:bad_execution_type: execution_type = \"BATCH\" is not a valid EXECUTION_TYPE; want one of MESSAGING, CRON. Fix:"
+expect bad_execution_type "$out" "$p/bad_execution_type:bad_execution_type: execution_type = \"BATCH\" is not a valid EXECUTION_TYPE; want one of MESSAGING, CRON, BAND. Fix:"
+expect band_with_schedule "$out" "$p/band_with_schedule:band_with_schedule: cron_time_amount is set but execution_type is BAND. Fix: remove cron_time_amount (schedule a Band function with s.Every or s.Crontab)"
 expect no_messaging_type "$out" "$p/no_messaging_type:no_messaging_type: messaging_type is missing; a MESSAGING service needs a broker. Fix:"
 expect bad_messaging_type "$out" "$p/bad_messaging_type:bad_messaging_type: messaging_type = \"KafkaConnection\" is not a valid MESSAGING_TYPE; want one of RabbitMqConnection, SqsConnection. Fix:"
 expect bad_unit "$out" "$p/bad_unit:bad_unit: cron_time_unit = \"fortnights\" is not a valid CRON_TIME_UNIT; want one of seconds, minutes, hours, days, weeks. Fix:"
