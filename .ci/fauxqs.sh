@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts fauxqs, the SQS-compatible server the rococo/sqs tests
-# run against (see ../shared TOOLCHAIN.md: npm fauxqs 2.4.1 on npm's Node 22).
+# run against (npm's fauxqs 2.4.1 on npm's Node 22).
 #
 #   bash .ci/fauxqs.sh          install when missing, start when not running, wait until it answers
 #   bash .ci/fauxqs.sh stop     stop the server this script started (by its pid file)

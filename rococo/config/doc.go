@@ -1,5 +1,5 @@
 // Package config provides the service host's configuration: it reads the
-// execution environment of SPEC.md section 3 (the names Python rococo uses)
+// execution environment (the names Python rococo uses; docs/environment.md)
 // from the process environment and the .env and .env.local files, and
 // validates all of it before anything connects.
 //

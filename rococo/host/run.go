@@ -28,7 +28,7 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 		case len(args) == 2 && (args[1] == "-once" || args[1] == "--once"):
 			once = true
 		default:
-			fmt.Fprintf(o.stderr, "usage: %s [--version | --once]: the service takes its configuration from the environment (see SPEC.md section 3), not from arguments %q\n", name, args[1:])
+			fmt.Fprintf(o.stderr, "usage: %s [--version | --once]: the service takes its configuration from the environment (see docs/environment.md), not from arguments %q\n", name, args[1:])
 			return 2
 		}
 	}

@@ -92,8 +92,9 @@ def rococo_service(
     (the processor.go library) up to date through
     `# gazelle:map_kind go_binary rococo_service //rules:defs.bzl`; the other
     attributes are yours. The attributes are checked at loading time against
-    SPEC.md sections 2 and 3; each failure names the service, the problem and
-    the fix.
+    the service layout and the execution environment (docs/service-layout.md,
+    docs/environment.md); each failure names the service, the problem and the
+    fix.
 
     Targets created (in the service's package):
       <name>: the static binary for the host's CPU; `bazel run` runs it with

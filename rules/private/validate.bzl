@@ -378,7 +378,7 @@ def image_env(a):
     return env
 
 def validate_layout(label, package, layout):
-    """Validates what loading sees of a service's files (SPEC.md section 2).
+    """Validates what loading sees of a service's files (docs/service-layout.md).
 
     Args:
       label: the service's label, as messages name it.

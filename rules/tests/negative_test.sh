@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Negative tests of rococo_service: fixture services that each break one rule of SPEC.md
-# sections 2 and 3 must fail with their expected message, and a valid fixture must pass.
+# Negative tests of rococo_service: fixture services that each break one rule of the service
+# layout or the execution environment (docs/service-layout.md, docs/environment.md) must fail with their expected message, and a valid fixture must pass.
 #
 # It runs Bazel itself on fixture packages written into the workspace (under
 # rules/tests/negative/, removed on exit), so it runs OUTSIDE `bazel test` (Bazel cannot run

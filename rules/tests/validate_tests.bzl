@@ -1,4 +1,4 @@
-"""Unit tests of rules/private/validate.bzl: exact messages for each rule of SPEC.md sections 2 and 3."""
+"""Unit tests of rules/private/validate.bzl: exact messages for each rule of the service layout and the execution environment (docs/)."""
 
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
 load(

@@ -30,6 +30,10 @@ type Config struct {
 	// DryRun logs what would be removed and removes nothing
 	// (CLEANUP_DRY_RUN, default false).
 	DryRun bool
+	// CreateDir creates Dir (mode 0700, with its parents) when it is
+	// missing, for a directory the service owns (CLEANUP_CREATE_DIR, default
+	// false: a missing directory is then an error, which catches a typo).
+	CreateDir bool
 }
 
 // ConfigFromEnv reads the CLEANUP_* variables.
@@ -47,6 +51,9 @@ func ConfigFromEnv(env appconfig.Env) (Config, error) {
 		return c, err
 	}
 	if c.DryRun, err = env.Bool("CLEANUP_DRY_RUN", false); err != nil {
+		return c, err
+	}
+	if c.CreateDir, err = env.Bool("CLEANUP_CREATE_DIR", false); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -68,14 +75,20 @@ type Cleaner struct {
 	now func() time.Time
 }
 
-// New checks cfg (Dir must be a directory, Pattern a valid pattern, MaxAge
-// positive) and returns a Cleaner logging to log (nil discards).
+// New checks cfg (Dir must be a directory, created first when missing and
+// CreateDir is set; Pattern a valid pattern; MaxAge positive) and returns a
+// Cleaner logging to log (nil discards).
 func New(cfg Config, log *slog.Logger) (*Cleaner, error) {
 	if _, err := filepath.Match(cfg.Pattern, ""); err != nil {
 		return nil, &config.Error{Var: "CLEANUP_PATTERN", Value: cfg.Pattern, Accepted: "a file name pattern such as *.tmp"}
 	}
 	if cfg.MaxAge <= 0 {
 		return nil, &config.Error{Var: "CLEANUP_MAX_AGE", Value: cfg.MaxAge.String(), Accepted: "a positive duration such as 24h"}
+	}
+	if cfg.CreateDir {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create cleanup dir: %w", err)
+		}
 	}
 	fi, err := os.Stat(cfg.Dir)
 	if err != nil {

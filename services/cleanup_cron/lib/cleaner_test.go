@@ -176,6 +176,17 @@ func TestNew_rejects_bad_config(t *testing.T) {
 	}
 }
 
+func TestNew_creates_its_own_directory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "own", "scratch")
+	if _, err := New(Config{Dir: dir, MaxAge: time.Hour, Pattern: "*", CreateDir: true}, nil); err != nil {
+		t.Fatalf("New(CreateDir) error = %v", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("after New(CreateDir): %v, %v, want a 0700 directory", fi, err)
+	}
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	got, err := ConfigFromEnv(appconfig.FromMap(map[string]string{
 		"CLEANUP_DIR": "/data/uploads", "CLEANUP_MAX_AGE": "7d", "CLEANUP_PATTERN": "*.part",
@@ -186,8 +197,9 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	got, err = ConfigFromEnv(appconfig.FromMap(map[string]string{
 		"CLEANUP_DIR": "/data/uploads", "CLEANUP_MAX_AGE": "168h", "CLEANUP_PATTERN": "*.part", "CLEANUP_RECURSIVE": "true",
+		"CLEANUP_CREATE_DIR": "yes",
 	}))
-	want := Config{Dir: "/data/uploads", MaxAge: 168 * time.Hour, Pattern: "*.part", Recursive: true}
+	want := Config{Dir: "/data/uploads", MaxAge: 168 * time.Hour, Pattern: "*.part", Recursive: true, CreateDir: true}
 	if err != nil || got != want {
 		t.Errorf("ConfigFromEnv() = %+v, %v, want %+v", got, err, want)
 	}
