@@ -234,6 +234,27 @@ func (c *Config) LogValue() slog.Value {
 // parsed gives an error naming the file and the line, never the file's
 // values (they may be secrets). Every error is one line.
 func Load(environ []string, dir string) (*Config, error) {
+	env, err := merge(environ, dir)
+	if err != nil {
+		return nil, err
+	}
+	return parse(env, dir)
+}
+
+// Merged returns the environment Load validates, without validating it:
+// .env, overridden by .env.local (both in dir, optional; dir "" reads no
+// files), overridden by environ. The host reads PROCESSOR_TYPE from it to
+// check the processor name before the variables named after it. Errors are
+// those of Load for an unreadable or malformed dotenv file.
+func Merged(environ []string, dir string) (Env, error) {
+	env, err := merge(environ, dir)
+	if err != nil {
+		return Env{}, err
+	}
+	return EnvMap(env), nil
+}
+
+func merge(environ []string, dir string) (map[string]string, error) {
 	env := map[string]string{}
 	if dir != "" {
 		for _, name := range []string{".env", ".env.local"} {
@@ -252,7 +273,7 @@ func Load(environ []string, dir string) (*Config, error) {
 			env[k] = v
 		}
 	}
-	return parse(env, dir)
+	return env, nil
 }
 
 // readDotenv reads a dotenv file; a missing file is an empty map when

@@ -11,9 +11,10 @@ import (
 	"github.com/rococo-go/rococo/rococo/config"
 )
 
-// pick returns the processor named by PROCESSOR_TYPE, checking that it is of
-// the kind EXECUTION_TYPE needs. Errors are *config.Error.
-func pick(cfg *config.Config, procs []any) (any, error) {
+// pick returns the processor named processorType (PROCESSOR_TYPE), checking
+// that it is of the kind executionType (EXECUTION_TYPE, MESSAGING or CRON)
+// needs. Errors about the name are *config.Error.
+func pick(executionType, processorType string, procs []any) (any, error) {
 	byName := map[string]any{}
 	var msgNames, cronNames []string
 	for _, p := range procs {
@@ -42,23 +43,23 @@ func pick(cfg *config.Config, procs []any) (any, error) {
 		}
 		byName[name] = p
 	}
-	p, ok := byName[cfg.ProcessorType]
+	p, ok := byName[processorType]
 	if !ok {
 		all := slices.Sorted(maps.Keys(byName))
-		return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: cfg.ProcessorType, Accepted: "a processor of this service: " + listOr(all)}
+		return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: "a processor of this service: " + listOr(all)}
 	}
-	switch cfg.ExecutionType {
+	switch executionType {
 	case config.Messaging:
 		if _, ok := p.(rococo.MessageProcessor); !ok {
-			return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: cfg.ProcessorType, Accepted: fmt.Sprintf(
+			return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: fmt.Sprintf(
 				"a message processor (Process(ctx, *rococo.Message) error) for EXECUTION_TYPE=MESSAGING, %s is a cron processor; message processors of this service: %s, or set EXECUTION_TYPE=CRON",
-				cfg.ProcessorType, listOr(sorted(msgNames)))}
+				processorType, listOr(sorted(msgNames)))}
 		}
 	case config.Cron:
 		if _, ok := p.(rococo.CronProcessor); !ok {
-			return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: cfg.ProcessorType, Accepted: fmt.Sprintf(
+			return nil, &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: fmt.Sprintf(
 				"a cron processor (Process(ctx) error) for EXECUTION_TYPE=CRON, %s is a message processor; cron processors of this service: %s, or set EXECUTION_TYPE=MESSAGING",
-				cfg.ProcessorType, listOr(sorted(cronNames)))}
+				processorType, listOr(sorted(cronNames)))}
 		}
 	}
 	return p, nil

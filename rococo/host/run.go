@@ -19,7 +19,7 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 	if name == "" && len(args) > 0 {
 		name = filepath.Base(args[0])
 	}
-	once := false
+	once, check := false, false
 	if len(args) > 1 {
 		switch {
 		case len(args) == 2 && (args[1] == "-version" || args[1] == "--version"):
@@ -27,25 +27,30 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 			return 0
 		case len(args) == 2 && (args[1] == "-once" || args[1] == "--once"):
 			once = true
+		case len(args) == 2 && (args[1] == "-check" || args[1] == "--check"):
+			check = true
 		default:
-			fmt.Fprintf(o.stderr, "usage: %s [--version | --once]: the service takes its configuration from the environment (see docs/environment.md), not from arguments %q\n", name, args[1:])
+			fmt.Fprintf(o.stderr, "usage: %s [--version | --once | --check]: the service takes its configuration from the environment (see docs/environment.md), not from arguments %q\n", name, args[1:])
 			return 2
 		}
 	}
 
 	// Everything that can be wrong with the environment or the processor
 	// list fails here, before anything connects.
-	cfg, err := config.Load(environ, o.dir)
+	fns, procs, err := splitBand(procs)
 	if err != nil {
 		return o.usage(err)
 	}
-	fns, procs, err := splitBand(procs)
+	if err := checkProcessorType(environ, o.dir, procs); err != nil {
+		return o.usage(err)
+	}
+	cfg, err := config.Load(environ, o.dir)
 	if err != nil {
 		return o.usage(err)
 	}
 	var proc any
 	if cfg.ExecutionType != config.Band {
-		if proc, err = pick(cfg, procs); err != nil {
+		if proc, err = pick(cfg.ExecutionType, cfg.ProcessorType, procs); err != nil {
 			return o.usage(err)
 		}
 	}
@@ -64,6 +69,10 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 	setup, err := configureBand(fns, cfg, o.dir, &name)
 	if err != nil {
 		return o.usage(err)
+	}
+	if check {
+		fmt.Fprintf(o.stdout, "%s: configuration OK (%s)\n", name, checkSummary(cfg))
+		return 0
 	}
 
 	log := newLogger(cfg, o.stderr)

@@ -6,7 +6,7 @@ load(":image.bzl", "rococo_image_rule", "rococo_platform_layout")
 load(":k8s.bzl", "rococo_k8s_rule", "rococo_k8s_test")
 load(":push.bzl", "rococo_load_rule", "rococo_push_all_rule", "rococo_push_rule")
 load(":run.bzl", "rococo_run_binary")
-load(":tests.bzl", "rococo_image_test", "rococo_layout_test")
+load(":tests.bzl", "rococo_check_test", "rococo_image_test", "rococo_layout_test")
 load(":validate.bzl", "image_env", "is_lib_label", "validate_attrs", "validate_layout")
 load(":validate_image.bzl", "CONFIG_FILES", "DEFAULT_PLATFORMS", "WORKDIR", "validate_image_attrs", "validate_k8s_attrs")
 
@@ -334,6 +334,19 @@ def rococo_service(
         tags = tags,
         internal_tags = internal_tags,
         visibility = visibility,
+    )
+    rococo_check_test(
+        name = "check_test",
+        service_label = label,
+        package = pkg,
+        binary = select({
+            Label("@rules_go//go/platform:arm64"): ":%s_linux_arm64" % name,
+            "//conditions:default": ":%s_linux_amd64" % name,
+        }),
+        env = baked,
+        config_files = config_files,
+        size = "small",
+        tags = tags,
     )
     rococo_layout_test(
         name = "layout_test",

@@ -1,7 +1,7 @@
-"""The tests rococo_service generates: rococo_image_test and rococo_layout_test.
+"""The tests rococo_service generates: rococo_image_test, rococo_layout_test and rococo_check_test.
 
 Most users should use the rococo_service macro, which creates them as
-`:image_test` and `:layout_test`.
+`:image_test`, `:layout_test` and `:check_test`.
 
 - rococo_image_test checks the built image against the attributes (the
   layout's form, env, entrypoint, args, user, working directory, labels,
@@ -13,6 +13,9 @@ Most users should use the rococo_service macro, which creates them as
 - rococo_layout_test checks what loading cannot see: README.md is not
   empty, the lib package has Go files, and the service's code depends on
   it.
+- rococo_check_test runs the service binary with the image's env and
+  --check: a wrong processor_type or env value fails `bazel test` with the
+  runtime's own message.
 """
 
 load("@rules_go//go:def.bzl", "GoArchive", "GoInfo")
@@ -173,4 +176,60 @@ rococo_layout_test = rule(
     },
     test = True,
     doc = "Checks what loading cannot see of a service's layout: a non-empty README, Go files in lib/, lib among the deps.",
+)
+
+def _check_test_impl(ctx):
+    label = ctx.attr.service_label
+    exe = ctx.attr.binary[DefaultInfo].files_to_run.executable
+    env_words = " ".join([_q("%s=%s" % (k, v)) for k, v in sorted(ctx.attr.env.items())])
+    fix = _msg(
+        label,
+        "the service binary refuses the image's env in check mode: $out",
+        "correct the attribute or env entry it names in %s/BUILD.bazel (processor_type is the Go type name of a processor in processor.go); the service runs the same check at start" % ctx.attr.package,
+    )
+    lines = [
+        'dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/check.XXXXXX")',
+    ]
+    for f in ctx.files.config_files:
+        lines.append("cp %s \"$dir\"/%s" % (_runfile(ctx, f), _q(f.basename)))
+    lines += [
+        'cd "$dir"',
+        "status=0",
+        "out=$(env -i %s %s --check 2>&1) || status=$?" % (env_words, _runfile(ctx, exe)),
+        'if [ "$status" = 0 ]; then echo "$out"; exit 0; fi',
+        "echo %s >&2" % _q(fix).replace("$out", "'\"$out\"'"),
+        "exit 1",
+    ]
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, _PRELUDE.format(rule = "rococo_check_test", label = ctx.label) + "\n".join(lines) + "\n", is_executable = True)
+    runfiles = ctx.runfiles(files = ctx.files.config_files).merge(ctx.attr.binary[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+rococo_check_test = rule(
+    implementation = _check_test_impl,
+    attrs = {
+        "service_label": attr.string(
+            doc = "The service's label, as messages name it.",
+            mandatory = True,
+        ),
+        "package": attr.string(
+            doc = "The service's package, such as services/x.",
+            mandatory = True,
+        ),
+        "binary": attr.label(
+            doc = "The service's go_binary for the host's CPU.",
+            mandatory = True,
+            executable = True,
+            cfg = "target",
+        ),
+        "env": attr.string_dict(
+            doc = "The image's env: the only variables the binary sees.",
+        ),
+        "config_files": attr.label_list(
+            doc = "The service's config files (config.yaml, custom.yaml), put in the working directory as in the image.",
+            allow_files = True,
+        ),
+    },
+    test = True,
+    doc = "Runs the service binary with the image's env and --check: the configuration, PROCESSOR_TYPE and the transport's variables are validated, nothing connects.",
 )

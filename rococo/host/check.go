@@ -1,0 +1,45 @@
+package host
+
+import (
+	"strings"
+
+	"github.com/rococo-go/rococo/rococo/config"
+)
+
+// checkProcessorType checks PROCESSOR_TYPE against the service's processors
+// before the configuration is validated, so that a wrong processor name is
+// reported as such and not as a missing <PROCESSOR_TYPE>_QUEUE_NAME (a
+// variable named after it). An unset PROCESSOR_TYPE, or an EXECUTION_TYPE
+// that picks no processor (BAND) or is invalid, is left to config.Load,
+// which reports it.
+func checkProcessorType(environ []string, dir string, procs []any) error {
+	env, err := config.Merged(environ, dir)
+	if err != nil {
+		return err
+	}
+	pt := env.Get("PROCESSOR_TYPE")
+	et := env.Get("EXECUTION_TYPE")
+	if et == "" {
+		et = config.Messaging
+	}
+	if pt == "" || (et != config.Messaging && et != config.Cron) {
+		return nil
+	}
+	_, err = pick(et, pt, procs)
+	return err
+}
+
+// checkSummary describes a valid configuration in one line for --check.
+func checkSummary(cfg *config.Config) string {
+	parts := []string{"EXECUTION_TYPE=" + cfg.ExecutionType}
+	if cfg.ProcessorType != "" {
+		parts = append(parts, "PROCESSOR_TYPE="+cfg.ProcessorType)
+	}
+	if cfg.MessagingType != "" {
+		parts = append(parts, "MESSAGING_TYPE="+cfg.MessagingType)
+	}
+	if cfg.QueueName != "" {
+		parts = append(parts, "queue "+cfg.QueueName)
+	}
+	return strings.Join(parts, ", ") + "; nothing connected"
+}
