@@ -13,7 +13,8 @@
 # checked with one `bazel build --nobuild --keep_going` over every fixture; a CRON service with
 # replicas but no lock with a build of its :k8s (the manifest generator refuses it); what
 # loading cannot see (an empty README, a lib the code does not import when the library is
-# declared after the rococo_service call) with `bazel test` of the generated layout_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
+# declared after the rococo_service call) with `bazel test` of the generated layout_test, a typo
+# in processor_type with the generated check_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
 set -o nounset -o pipefail
 ws=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ws"
@@ -104,9 +105,30 @@ fixture late_lib
 sed -i '/^go_library(name = "late_lib_lib"/d' $root/late_lib/BUILD.bazel
 echo 'go_library(name = "late_lib_lib", srcs = ["processor.go"], importpath = "github.com/rococo-go/rococo/rules/tests/negative/late_lib")' >>$root/late_lib/BUILD.bazel
 
+# Caught by the generated check_test (the binary with the image's env and --check): a typo in
+# processor_type, reported as such and not as the missing queue variable named after it.
+fixture processor_typo 'execution_type = "MESSAGING"' 'messaging_type = "RabbitMqConnection"' 'env = {"FixtureProcessor_QUEUE_NAME": "q"}'
+sed -i 's|processor_type = "FixtureProcessor"|processor_type = "FixtureProcesor"|; s|deps = \["//\([^"]*\)"\]|deps = ["//\1", "//common", "//rococo"]|' $root/processor_typo/BUILD.bazel
+cat >$root/processor_typo/processor.go <<-'EOG'
+	package main
+
+	import (
+		"context"
+
+		"github.com/rococo-go/rococo/common"
+		"github.com/rococo-go/rococo/rococo"
+	)
+
+	type FixtureProcessor struct{}
+
+	func (*FixtureProcessor) Process(context.Context, *rococo.Message) error { return nil }
+
+	func main() { common.Main(&FixtureProcessor{}) }
+EOG
+
 "$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
 "$bazel" build --keep_going "//$root/replicas_without_lock:k8s" >"$out.k8s" 2>&1
-"$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" >"$out.test" 2>&1
+"$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" "//$root/processor_typo:check_test" >"$out.test" 2>&1
 
 passed=0
 failed=0
@@ -155,6 +177,7 @@ expect bad_resources "$out" "$p/bad_resources:bad_resources: resources limits me
 expect bad_pdb "$out" "$p/bad_pdb:bad_pdb: pod_disruption_budget max_unavailable = \"half\" is neither a count nor a percentage. Fix:"
 expect replicas_without_lock "$out.k8s" "service $p/replicas_without_lock:replicas_without_lock: replicas = 2 for a CRON service without a lock: every replica would run every schedule; set messaging_type = \"RabbitMqConnection\""
 expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readme/README.md is empty. Fix:"
+expect processor_typo "$out.test" "$p/processor_typo:processor_typo: the service binary refuses the image's env in check mode: invalid PROCESSOR_TYPE=\"FixtureProcesor\": want a processor of this service: FixtureProcessor. Fix: correct the attribute or env entry it names in $root/processor_typo/BUILD.bazel"
 expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
 # Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
 if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test"; then
