@@ -2,6 +2,7 @@
 
 load("@bazel_skylib//rules:write_file.bzl", "write_file")
 load("@rules_go//go:def.bzl", "go_binary")
+load(":envcheck.bzl", "rococo_env_check")
 load(":image.bzl", "rococo_image_rule", "rococo_platform_layout")
 load(":k8s.bzl", "rococo_k8s_rule", "rococo_k8s_test")
 load(":push.bzl", "rococo_load_rule", "rococo_push_all_rule", "rococo_push_rule")
@@ -335,8 +336,16 @@ def rococo_service(
         internal_tags = internal_tags,
         visibility = visibility,
     )
+    rococo_env_check(
+        name = "env_check",
+        service_label = label,
+        package = pkg,
+        env = baked,
+        tags = internal_tags,
+    )
     rococo_check_test(
         name = "check_test",
+        env_check = ":env_check",
         service_label = label,
         package = pkg,
         binary = select({

@@ -202,7 +202,7 @@ def _check_test_impl(ctx):
     ]
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(script, _PRELUDE.format(rule = "rococo_check_test", label = ctx.label) + "\n".join(lines) + "\n", is_executable = True)
-    runfiles = ctx.runfiles(files = ctx.files.config_files).merge(ctx.attr.binary[DefaultInfo].default_runfiles)
+    runfiles = ctx.runfiles(files = ctx.files.config_files + ctx.files.env_check).merge(ctx.attr.binary[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 rococo_check_test = rule(
@@ -224,6 +224,9 @@ rococo_check_test = rule(
         ),
         "env": attr.string_dict(
             doc = "The image's env: the only variables the binary sees.",
+        ),
+        "env_check": attr.label(
+            doc = "The service's rococo_env_check: the test does not build while the runtime's validation refuses the env.",
         ),
         "config_files": attr.label_list(
             doc = "The service's config files (config.yaml, custom.yaml), put in the working directory as in the image.",

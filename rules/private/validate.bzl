@@ -7,17 +7,15 @@ messages. service.bzl calls them at loading time and fail()s with what they
 return.
 
 Every message has the form "<label>: <problem>. Fix: <fix>." so that it
-names the service, what is wrong and what to do. The accepted values match
-the runtime's parsers (rococo/config, rococo/cron), so a value accepted
-here is accepted when the service starts.
+names the service, what is wrong and what to do. Only what needs no parser
+is checked here (which attributes go with which execution type, names,
+secrets in env); schedules and values are checked by the runtime's own Go
+validation in the build action of envcheck.bzl (`:env_check`), so there is
+one parser and the build accepts exactly what the service accepts at start.
 """
 
 EXECUTION_TYPES = ["MESSAGING", "CRON", "BAND"]
 MESSAGING_TYPES = ["RabbitMqConnection", "SqsConnection"]
-
-# CRON_TIME_UNIT spellings (lower case) the runtime accepts, as in Python's
-# schedule library.
-CRON_TIME_UNITS = ["seconds", "minutes", "hours", "days", "weeks", "second", "minute", "hour", "day", "week"]
 
 # Env keys set through their own attributes.
 MANAGED_ENV = {
@@ -48,22 +46,6 @@ _DIGITS = "0123456789"
 _IDENT_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _IDENT = _IDENT_START + _DIGITS
 
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-
-# (field name, min, max, names whose index + offset is the value)
-_CRON_FIELDS = [
-    ("minute", 0, 59, [], 0),
-    ("hour", 0, 23, [], 0),
-    ("day-of-month", 1, 31, [], 0),
-    ("month", 1, 12, _MONTHS, 1),
-    ("day-of-week", 0, 6, _DAYS, 0),
-]
-
-def _fields(s):
-    """Splits s on runs of whitespace, like Go's strings.Fields."""
-    return [f for f in s.replace("\t", " ").replace("\n", " ").split(" ") if f]
-
 def _msg(label, problem, fix):
     return "%s: %s. Fix: %s." % (label, problem, fix)
 
@@ -85,142 +67,6 @@ def is_identifier(s):
       True or False.
     """
     return bool(s) and s[0] in _IDENT_START and _all_in(s, _IDENT)
-
-def parse_amount(v):
-    """Parses CRON_TIME_AMOUNT as the runtime does: a plain positive decimal.
-
-    Args:
-      v: an int or a string such as "5", "0.5" or ".5".
-
-    Returns:
-      A struct(ok, positive, whole), or None when v is no plain decimal.
-    """
-    if type(v) == "int":
-        return struct(positive = v > 0, whole = True)
-    if type(v) != "string":
-        return None
-    s = v.strip()
-    whole, dot, frac = s.partition(".")
-    if not dot:
-        if not _all_in(whole, _DIGITS):
-            return None
-        return struct(positive = int(whole) > 0, whole = True)
-    if not (whole or frac):
-        return None
-    if whole and not _all_in(whole, _DIGITS):
-        return None
-    if frac and not _all_in(frac, _DIGITS):
-        return None
-    frac_zero = not frac or _all_in(frac, "0")
-    whole_zero = not whole or int(whole) == 0
-    return struct(positive = not (whole_zero and frac_zero), whole = frac_zero)
-
-def is_time_of_day(s):
-    """Reports whether s is HH:MM:SS or HH:MM on a 24-hour clock.
-
-    Args:
-      s: the string.
-
-    Returns:
-      True or False.
-    """
-    parts = s.split(":")
-    if len(parts) not in (2, 3):
-        return False
-    for p in parts:
-        if len(p) != 2 or not _all_in(p, _DIGITS):
-            return False
-    limits = [23, 59, 59]
-    for i, p in enumerate(parts):
-        if int(p) > limits[i]:
-            return False
-    return True
-
-def _cron_value(s, lo, hi, names, offset):
-    """Returns the value of one crontab number or name, or None."""
-    if _all_in(s, _DIGITS):
-        n = int(s)
-        if n < lo or n > hi:
-            return None
-        return n
-    low = s.lower()
-    if low in names:
-        return names.index(low) + offset
-    return None
-
-def cron_field_error(field, spec):
-    """Checks one crontab field as robfig/cron (the runtime's parser) does.
-
-    Args:
-      field: the field's text, such as "*/5", "1-5", "mon-fri" or "0,30".
-      spec: one entry of _CRON_FIELDS: (name, min, max, names, offset).
-
-    Returns:
-      "" when the field is valid, else what is wrong with it.
-    """
-    name, lo, hi, names, offset = spec
-    for item in field.split(","):
-        rng, slash, step = item.partition("/")
-        if slash and (not _all_in(step, _DIGITS) or int(step) == 0):
-            return "%s field %r: the step after / must be a positive number" % (name, field)
-        if rng in ("*", "?"):
-            continue
-        first, dash, last = rng.partition("-")
-        a = _cron_value(first, lo, hi, names, offset)
-        if a == None:
-            return "%s field %r: %r is not a number %d-%d%s" % (name, field, first, lo, hi, " or a name (%s-%s)" % (names[0], names[-1]) if names else "")
-        if dash:
-            b = _cron_value(last, lo, hi, names, offset)
-            if b == None:
-                return "%s field %r: %r is not a number %d-%d%s" % (name, field, last, lo, hi, " or a name (%s-%s)" % (names[0], names[-1]) if names else "")
-            if b < a:
-                return "%s field %r: the range %s runs backwards" % (name, field, rng)
-    return ""
-
-def crontab_error(expr):
-    """Checks one 5-field crontab expression (optionally CRON_TZ=Area/City first).
-
-    Args:
-      expr: the expression.
-
-    Returns:
-      "" when it parses, else what is wrong with it.
-    """
-    fields = _fields(expr)
-    if fields and (fields[0].startswith("CRON_TZ=") or fields[0].startswith("TZ=")):
-        fields = fields[1:]
-    if len(fields) != 5:
-        return "%r has %d fields, want 5 (minute hour day-of-month month day-of-week)" % (expr, len(fields))
-    for i, f in enumerate(fields):
-        err = cron_field_error(f, _CRON_FIELDS[i])
-        if err:
-            return "%r: %s" % (expr, err)
-    return ""
-
-def split_cron_expressions(s):
-    """Splits CRON_EXPRESSIONS as the runtime does.
-
-    A comma ends an expression only once it has five fields and the text
-    after the comma has more than one field, so "0,30 * * * *" stays whole.
-
-    Args:
-      s: the comma-separated expressions.
-
-    Returns:
-      The list of expressions (stripped).
-    """
-    exprs = []
-    cur = ""
-    for piece in s.split(","):
-        if cur == "":
-            cur = piece.strip()
-        elif len(_fields(cur)) < 5 or len(_fields(piece)) == 1:
-            cur += "," + piece
-        else:
-            exprs.append(cur)
-            cur = piece.strip()
-    exprs.append(cur)
-    return exprs
 
 def _set(v):
     return v != None and v != "" and v != []
@@ -253,7 +99,11 @@ def validate_attrs(label, a):
         errs.append(_msg(label, "messaging_type = %r is not a valid MESSAGING_TYPE; want one of %s" % (mt, ", ".join(MESSAGING_TYPES)), 'set messaging_type = "RabbitMqConnection" or "SqsConnection"'))
 
     cron_attrs = ["cron_time_amount", "cron_time_unit", "cron_run_at", "cron_expressions", "run_at_startup"]
-    if et == "MESSAGING":
+    scheduled = [attr for attr in cron_attrs if _set(a.get(attr))]
+    if not a.get("execution_type") and scheduled:
+        # Unset means MESSAGING; with a schedule the user meant CRON.
+        errs.append(_msg(label, "%s is set but execution_type is not, and a service without execution_type is MESSAGING" % scheduled[0], 'set execution_type = "CRON" to run on that schedule'))
+    elif et == "MESSAGING":
         if not _set(mt):
             errs.append(_msg(label, "messaging_type is missing; a MESSAGING service needs a broker", 'set messaging_type = "RabbitMqConnection" or "SqsConnection"'))
         for attr in cron_attrs:
@@ -268,38 +118,26 @@ def validate_attrs(label, a):
     return errs
 
 def _validate_cron(label, a):
+    """The schedule's shape; its values are checked by the runtime's validation (envcheck.bzl)."""
     errs = []
     exprs = a.get("cron_expressions")
     amount = a.get("cron_time_amount")
     unit = a.get("cron_time_unit")
     run_at = a.get("cron_run_at")
-    if type(exprs) == "string":
-        exprs = split_cron_expressions(exprs) if exprs.strip() else []
-    for e in exprs or []:
-        err = crontab_error(e)
-        if err:
-            errs.append(_msg(label, "cron_expressions: %s" % err, 'write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri"'))
-    if not exprs and not _set(amount) and not _set(unit):
+    if exprs != None and type(exprs) not in ("list", "string"):
+        errs.append(_msg(label, "cron_expressions = %r is not a list of crontab expressions" % (exprs,), 'set cron_expressions = ["0 3 * * *"]'))
+    if not _set(exprs) and not _set(amount) and not _set(unit):
         errs.append(_msg(label, "a CRON service needs a schedule", 'set cron_expressions = ["0 3 * * *"], or cron_time_amount and cron_time_unit'))
         return errs
     if _set(amount) != _set(unit):
         missing = "cron_time_unit" if _set(amount) else "cron_time_amount"
         errs.append(_msg(label, "%s is missing: the interval needs both cron_time_amount and cron_time_unit" % missing, "set %s, or remove the other" % missing))
-    parsed = None
-    if _set(amount):
-        parsed = parse_amount(amount)
-        if parsed == None or not parsed.positive:
-            errs.append(_msg(label, "cron_time_amount = %r is not a positive number" % (amount,), 'set cron_time_amount to a number above 0, such as 5 or "0.5" (fractions allowed)'))
-            parsed = None
-    if _set(unit) and (type(unit) != "string" or unit.strip().lower() not in CRON_TIME_UNITS):
-        errs.append(_msg(label, "cron_time_unit = %r is not a valid CRON_TIME_UNIT; want one of seconds, minutes, hours, days, weeks" % (unit,), 'set cron_time_unit = "minutes" (or seconds, hours, days, weeks)'))
-    if _set(run_at):
-        if type(unit) != "string" or unit.strip().lower() not in ("days", "day"):
-            errs.append(_msg(label, "cron_run_at = %r is set but cron_time_unit is %r; CRON_RUN_AT works only with days" % (run_at, unit), 'set cron_time_unit = "days", or remove cron_run_at'))
-        if type(run_at) != "string" or not is_time_of_day(run_at):
-            errs.append(_msg(label, "cron_run_at = %r is not a time of day HH:MM:SS" % (run_at,), 'set cron_run_at to a 24-hour time such as "03:30:00"'))
-        if parsed != None and not parsed.whole:
-            errs.append(_msg(label, "cron_time_amount = %r is not a whole number of days, which cron_run_at needs" % (amount,), "set cron_time_amount to a whole number"))
+    if _set(unit) and type(unit) != "string":
+        errs.append(_msg(label, "cron_time_unit = %r is not a string" % (unit,), 'set cron_time_unit = "minutes" (or seconds, hours, days, weeks)'))
+    if _set(amount) and type(amount) not in ("int", "string"):
+        errs.append(_msg(label, "cron_time_amount = %r is neither a number nor a string" % (amount,), 'set cron_time_amount = 5, or "0.5" for a fraction'))
+    if _set(run_at) and type(run_at) != "string":
+        errs.append(_msg(label, "cron_run_at = %r is not a string" % (run_at,), 'set cron_run_at to a 24-hour time such as "03:30:00"'))
     rs = a.get("run_at_startup")
     if rs != None and type(rs) != "bool":
         errs.append(_msg(label, "run_at_startup = %r is not a bool" % (rs,), "set run_at_startup = True or False"))

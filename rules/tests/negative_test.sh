@@ -10,7 +10,8 @@
 #   BAZEL=bazel rules/tests/negative_test.sh
 #
 # Loading-time rules (the layout, the env, and the image, push and Kubernetes attributes) are
-# checked with one `bazel build --nobuild --keep_going` over every fixture; a CRON service with
+# checked with one `bazel build --nobuild --keep_going` over every fixture; schedule and env
+# values with a build of their :env_check (the runtime's Go validation); a CRON service with
 # replicas but no lock with a build of its :k8s (the manifest generator refuses it); what
 # loading cannot see (an empty README, a lib the code does not import when the library is
 # declared after the rococo_service call) with `bazel test` of the generated layout_test, a typo
@@ -22,7 +23,7 @@ bazel=${BAZEL:-./tools/bazel}
 root=rules/tests/negative
 [ -e "$root" ] && { echo "negative_test: $root exists; remove it first" >&2; exit 1; }
 out=$(mktemp)
-trap 'rm -rf "$ws/$root" "$out" "$out.test" "$out.k8s"' EXIT
+trap 'rm -rf "$ws/$root" "$out" "$out.test" "$out.k8s" "$out.env"' EXIT
 
 # fixture NAME [ATTRS...]: a valid CRON service with extra or replacing attribute lines.
 fixture() {
@@ -79,6 +80,10 @@ fixture bad_run_at "${cron[@]}" 'cron_time_amount = 1' 'cron_time_unit = "days"'
 fixture bad_crontab "${cron[@]}" 'cron_expressions = ["0 3 * *"]'
 fixture secret_env "${cron[@]}" 'cron_expressions = ["0 3 * * *"]' 'env = {"RABBITMQ_PASSWORD": "guest"}'
 fixture no_schedule "${cron[@]}"
+fixture cron_without_execution_type 'cron_time_amount = 5' 'cron_time_unit = "minutes"'
+# Caught by the :env_check build action (the runtime's own Go validation of the image's env):
+fixture feb_30 "${cron[@]}" 'cron_expressions = ["0 0 30 2 *"]'
+fixture tiny_amount "${cron[@]}" 'cron_time_amount = "0.0000001"' 'cron_time_unit = "minutes"'
 # Image, push and Kubernetes attributes (rules/private/validate_image.bzl):
 attrs=("${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "minutes"')
 fixture bad_labels "${attrs[@]}" 'labels = {"org.opencontainers.image.version": "2"}'
@@ -128,6 +133,9 @@ EOG
 
 "$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
 "$bazel" build --keep_going "//$root/replicas_without_lock:k8s" >"$out.k8s" 2>&1
+envchecks=()
+for c in bad_unit zero_amount run_at_not_days bad_run_at bad_crontab feb_30 tiny_amount valid; do envchecks+=("//$root/$c:env_check"); done
+"$bazel" build --keep_going "${envchecks[@]}" >"$out.env" 2>&1
 "$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" "//$root/processor_typo:check_test" >"$out.test" 2>&1
 
 passed=0
@@ -153,13 +161,16 @@ expect bad_execution_type "$out" "$p/bad_execution_type:bad_execution_type: exec
 expect band_with_schedule "$out" "$p/band_with_schedule:band_with_schedule: cron_time_amount is set but execution_type is BAND. Fix: remove cron_time_amount (schedule a Band function with s.Every or s.Crontab)"
 expect no_messaging_type "$out" "$p/no_messaging_type:no_messaging_type: messaging_type is missing; a MESSAGING service needs a broker. Fix:"
 expect bad_messaging_type "$out" "$p/bad_messaging_type:bad_messaging_type: messaging_type = \"KafkaConnection\" is not a valid MESSAGING_TYPE; want one of RabbitMqConnection, SqsConnection. Fix:"
-expect bad_unit "$out" "$p/bad_unit:bad_unit: cron_time_unit = \"fortnights\" is not a valid CRON_TIME_UNIT; want one of seconds, minutes, hours, days, weeks. Fix:"
-expect zero_amount "$out" "$p/zero_amount:zero_amount: cron_time_amount = 0 is not a positive number. Fix:"
-expect run_at_not_days "$out" "$p/run_at_not_days:run_at_not_days: cron_run_at = \"03:00:00\" is set but cron_time_unit is \"hours\"; CRON_RUN_AT works only with days. Fix:"
-expect bad_run_at "$out" "$p/bad_run_at:bad_run_at: cron_run_at = \"3am\" is not a time of day HH:MM:SS. Fix:"
-expect bad_crontab "$out" "$p/bad_crontab:bad_crontab: cron_expressions: \"0 3 * *\" has 4 fields, want 5 (minute hour day-of-month month day-of-week). Fix:"
+expect bad_unit "$out.env" "$p/bad_unit:bad_unit: the service would exit at start with: invalid CRON_TIME_UNIT=\"fortnights\": want one of seconds, minutes, hours, days, weeks (case-insensitive). Fix: correct cron_time_unit in $root/bad_unit/BUILD.bazel."
+expect zero_amount "$out.env" "$p/zero_amount:zero_amount: the service would exit at start with: invalid CRON_TIME_AMOUNT=\"0\": want a positive decimal number such as 5 or 0.5 (fractions allowed). Fix: correct cron_time_amount in $root/zero_amount/BUILD.bazel."
+expect run_at_not_days "$out.env" "$p/run_at_not_days:run_at_not_days: the service would exit at start with: invalid CRON_RUN_AT=\"03:00:00\": want no value unless CRON_TIME_UNIT is days (it is \"hours\"). Fix: correct cron_run_at in $root/run_at_not_days/BUILD.bazel."
+expect bad_run_at "$out.env" "$p/bad_run_at:bad_run_at: the service would exit at start with: invalid CRON_RUN_AT=\"3am\": want a time of day HH:MM:SS (or HH:MM), 00:00:00 to 23:59:59. Fix: correct cron_run_at in $root/bad_run_at/BUILD.bazel."
+expect bad_crontab "$out.env" "$p/bad_crontab:bad_crontab: the service would exit at start with: invalid CRON_EXPRESSIONS=\"0 3 * *\": want comma-separated 5-field crontab expressions"
 expect secret_env "$out" "$p/secret_env:secret_env: env key RABBITMQ_PASSWORD looks like a secret (it contains PASSWORD); anyone who can pull the image could read it. Fix: remove RABBITMQ_PASSWORD from env"
 expect no_schedule "$out" "$p/no_schedule:no_schedule: a CRON service needs a schedule. Fix:"
+expect cron_without_execution_type "$out" "$p/cron_without_execution_type:cron_without_execution_type: cron_time_amount is set but execution_type is not, and a service without execution_type is MESSAGING. Fix: set execution_type = \"CRON\" to run on that schedule."
+expect feb_30 "$out.env" "$p/feb_30:feb_30: the service would exit at start with: invalid CRON_EXPRESSIONS=\"0 0 30 2 *\": want comma-separated 5-field crontab expressions (minute hour day-of-month month day-of-week), e.g. \"*/5 * * * *,0 3 * * mon-fri\" (\"0 0 30 2 *\": never fires). Fix: correct cron_expressions in $root/feb_30/BUILD.bazel."
+expect tiny_amount "$out.env" "$p/tiny_amount:tiny_amount: the service would exit at start with: invalid CRON_TIME_AMOUNT=\"0.0000001\": want a positive number giving an interval of at least 1ms. Fix: correct cron_time_amount in $root/tiny_amount/BUILD.bazel."
 expect bad_labels "$out" "$p/bad_labels:bad_labels: labels sets org.opencontainers.image.version, which the rule sets from the version attribute. Fix: remove org.opencontainers.image.version from labels."
 expect bad_annotations "$out" "$p/bad_annotations:bad_annotations: annotations key \"has space\" is not a label key. Fix:"
 expect bad_port "$out" "$p/bad_port:bad_port: exposed_ports: \"80/http\": the protocol must be tcp, udp or sctp. Fix:"
@@ -180,7 +191,7 @@ expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readm
 expect processor_typo "$out.test" "$p/processor_typo:processor_typo: the service binary refuses the image's env in check mode: invalid PROCESSOR_TYPE=\"FixtureProcesor\": want a processor of this service: FixtureProcessor. Fix: correct the attribute or env entry it names in $root/processor_typo/BUILD.bazel"
 expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
 # Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
-if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test"; then
+if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test" || grep -q "$p/valid:valid" "$out.env"; then
 	failed=$((failed + 1))
 	echo "FAIL valid: the valid fixture did not pass"
 else
@@ -194,6 +205,8 @@ if [ "$failed" -gt 0 ]; then
 	cat "$out.test"
 	echo "--- bazel build :k8s output:"
 	cat "$out.k8s"
+	echo "--- bazel build :env_check output:"
+	cat "$out.env"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -3,12 +3,8 @@
 load("@bazel_skylib//lib:unittest.bzl", "asserts", "unittest")
 load(
     "//rules/private:validate.bzl",
-    "crontab_error",
     "image_env",
     "is_lib_label",
-    "is_time_of_day",
-    "parse_amount",
-    "split_cron_expressions",
     "validate_attrs",
     "validate_layout",
 )
@@ -99,50 +95,6 @@ _INVALID = [
         ["//services/svc:svc: cron_time_unit is missing: the interval needs both cron_time_amount and cron_time_unit. Fix: set cron_time_unit, or remove the other."],
     ),
     (
-        _attrs(cron_time_amount = 0, cron_time_unit = "minutes"),
-        ['//services/svc:svc: cron_time_amount = 0 is not a positive number. Fix: set cron_time_amount to a number above 0, such as 5 or "0.5" (fractions allowed).'],
-    ),
-    (
-        _attrs(cron_time_amount = "-1", cron_time_unit = "minutes"),
-        ['//services/svc:svc: cron_time_amount = "-1" is not a positive number. Fix: set cron_time_amount to a number above 0, such as 5 or "0.5" (fractions allowed).'],
-    ),
-    (
-        _attrs(cron_time_amount = 5, cron_time_unit = "fortnights"),
-        ['//services/svc:svc: cron_time_unit = "fortnights" is not a valid CRON_TIME_UNIT; want one of seconds, minutes, hours, days, weeks. Fix: set cron_time_unit = "minutes" (or seconds, hours, days, weeks).'],
-    ),
-    (
-        _attrs(cron_time_amount = 2, cron_time_unit = "hours", cron_run_at = "03:00:00"),
-        ['//services/svc:svc: cron_run_at = "03:00:00" is set but cron_time_unit is "hours"; CRON_RUN_AT works only with days. Fix: set cron_time_unit = "days", or remove cron_run_at.'],
-    ),
-    (
-        _attrs(cron_time_amount = 1, cron_time_unit = "days", cron_run_at = "25:00:00"),
-        ['//services/svc:svc: cron_run_at = "25:00:00" is not a time of day HH:MM:SS. Fix: set cron_run_at to a 24-hour time such as "03:30:00".'],
-    ),
-    (
-        _attrs(cron_time_amount = "1.5", cron_time_unit = "days", cron_run_at = "03:00:00"),
-        ['//services/svc:svc: cron_time_amount = "1.5" is not a whole number of days, which cron_run_at needs. Fix: set cron_time_amount to a whole number.'],
-    ),
-    (
-        _attrs(cron_expressions = ["*/5 * * *"]),
-        ['//services/svc:svc: cron_expressions: "*/5 * * *" has 4 fields, want 5 (minute hour day-of-month month day-of-week). Fix: write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri".'],
-    ),
-    (
-        _attrs(cron_expressions = ["0 24 * * *"]),
-        ['//services/svc:svc: cron_expressions: "0 24 * * *": hour field "24": "24" is not a number 0-23. Fix: write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri".'],
-    ),
-    (
-        _attrs(cron_expressions = ["0 3 * * funday"]),
-        ['//services/svc:svc: cron_expressions: "0 3 * * funday": day-of-week field "funday": "funday" is not a number 0-6 or a name (sun-sat). Fix: write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri".'],
-    ),
-    (
-        _attrs(cron_expressions = ["*/0 * * * *"]),
-        ['//services/svc:svc: cron_expressions: "*/0 * * * *": minute field "*/0": the step after / must be a positive number. Fix: write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri".'],
-    ),
-    (
-        _attrs(cron_expressions = ["0 17-9 * * *"]),
-        ['//services/svc:svc: cron_expressions: "0 17-9 * * *": hour field "17-9": the range 17-9 runs backwards. Fix: write 5-field crontab expressions such as "*/5 * * * *" or "0 3 * * mon-fri".'],
-    ),
-    (
         _attrs(cron_time_amount = 1, cron_time_unit = "days", env = {"RABBITMQ_PASSWORD": "guest"}),
         ["//services/svc:svc: env key RABBITMQ_PASSWORD looks like a secret (it contains PASSWORD); anyone who can pull the image could read it. Fix: remove RABBITMQ_PASSWORD from env and give it at run time (the container's environment, an orchestrator secret, or .env.local)."],
     ),
@@ -161,6 +113,16 @@ _INVALID = [
     (
         _attrs(cron_time_amount = 1, cron_time_unit = "days", env = {"1BAD": "x"}),
         ['//services/svc:svc: env key "1BAD" is not a valid variable name. Fix: use letters, digits and _ only, not starting with a digit.'],
+    ),
+    (
+        _attrs(execution_type = None, cron_time_amount = 5, cron_time_unit = "minutes"),
+        ['//services/svc:svc: cron_time_amount is set but execution_type is not, and a service without execution_type is MESSAGING. Fix: set execution_type = "CRON" to run on that schedule.'],
+    ),
+    (
+        _attrs(cron_expressions = 5),
+        [
+            "//services/svc:svc: cron_expressions = 5 is not a list of crontab expressions. Fix: set cron_expressions = [\"0 3 * * *\"].",
+        ],
     ),
 ]
 
@@ -204,23 +166,6 @@ def _helpers_test_impl(ctx):
     asserts.false(env, is_lib_label(":svc_lib", "services/svc"))
     asserts.false(env, is_lib_label("//services/other/lib", "services/svc"))
 
-    asserts.equals(env, struct(positive = True, whole = False), parse_amount("0.5"))
-    asserts.equals(env, struct(positive = True, whole = True), parse_amount("3.0"))
-    asserts.equals(env, struct(positive = False, whole = True), parse_amount("0.0"))
-    asserts.equals(env, struct(positive = True, whole = False), parse_amount(".5"))
-    for bad in ["", ".", "1e3", "5m", " - 1", "1.2.3", True]:
-        asserts.equals(env, None, parse_amount(bad), "parse_amount(%r)" % (bad,))
-
-    for ok in ["00:00:00", "23:59:59", "03:30"]:
-        asserts.true(env, is_time_of_day(ok), ok)
-    for bad in ["24:00:00", "3:30:00", "03:60:00", "03:30:60", "0330", "03:30:00:00", ""]:
-        asserts.false(env, is_time_of_day(bad), bad)
-
-    asserts.equals(env, ["0,30 * * * *"], split_cron_expressions("0,30 * * * *"))
-    asserts.equals(env, ["* * * * 1", "5 * * * *"], split_cron_expressions("* * * * 1,5 * * * *"))
-    asserts.equals(env, ["0 3 * * *", "15 4 * * sun"], split_cron_expressions("0 3 * * *, 15 4 * * sun"))
-    asserts.equals(env, "", crontab_error("0-59/15 0,12 1-31 JAN-DEC SUN-SAT"))
-    asserts.equals(env, "", crontab_error("TZ=UTC 0 0 * * *"))
     return unittest.end(env)
 
 helpers_test = unittest.make(_helpers_test_impl)
