@@ -1,9 +1,14 @@
 // Command rococo is the developer's tool of a Rococo workspace:
 //
 //	rococo new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
+//	rococo send <service> [json]
+//	rococo dlq <service> [--replay [--id ID ...]]
 //
-// writes services/<name>/ (processor.go, lib/ with a handler and its test,
-// README.md, BUILD.bazel) that builds, tests and images at once. Run it as
+// new writes services/<name>/ (processor.go, lib/ with a handler and its
+// test, README.md, BUILD.bazel) that builds, tests and images at once; send
+// publishes a message to the queue a service consumes, with the service's
+// env (BUILD.bazel, .env, .env.local, the shell); dlq lists and replays its
+// dead letters. Run it as
 // `bazel run //tools/rococo -- new ...` (it writes into the workspace Bazel
 // runs in) or `go run ./tools/rococo new ...` from the workspace. See
 // docs/cli.md.
@@ -19,7 +24,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -29,6 +34,12 @@ const usage = `usage: rococo <command> [arguments]
 commands:
   new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
         write services/<name>/, ready to build, test and image
+  send <service> [json]
+        publish one JSON message (stdin when omitted) to the queue the service consumes
+  dlq <service> [--limit N]
+        list the service's dead letters: id, attempt, error, body
+  dlq <service> --replay [--id ID ...]
+        move them back to its queue (confirmed publish before removal)
 
 Run it as bazel run //tools/rococo -- <command> ..., or go run ./tools/rococo <command> ...
 in the workspace. See docs/cli.md.
@@ -36,7 +47,7 @@ in the workspace. See docs/cli.md.
 
 // run runs one command and returns the exit status: 0 done, 1 the command
 // failed, 2 a usage error.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -44,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "new":
 		return cmdNew(ctx, args[1:], getenv, stdout, stderr)
+	case "send":
+		return cmdSend(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "dlq":
+		return cmdDLQ(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -56,7 +56,7 @@ func TestRun_new(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tc.args, env, &stdout, &stderr)
+			code := run(context.Background(), tc.args, env, strings.NewReader(""), &stdout, &stderr)
 			if code != tc.wantCode {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
 			}

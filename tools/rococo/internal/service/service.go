@@ -1,0 +1,198 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/bazelbuild/buildtools/build"
+	"github.com/joho/godotenv"
+)
+
+// Service is one services/<name>/ of the workspace.
+type Service struct {
+	// Name is the directory name and the rococo_service's name.
+	Name string
+	// Dir is the service directory, services/<name> under the workspace.
+	Dir string
+	// Workspace is the workspace root.
+	Workspace string
+	// Baked is the env the rule bakes into the image: EXECUTION_TYPE,
+	// PROCESSOR_TYPE, MESSAGING_TYPE, the schedule and the env attribute.
+	Baked map[string]string
+}
+
+var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// attrEnv maps the attributes of rococo_service that set a variable.
+var attrEnv = map[string]string{
+	"execution_type":   "EXECUTION_TYPE",
+	"processor_type":   "PROCESSOR_TYPE",
+	"messaging_type":   "MESSAGING_TYPE",
+	"cron_time_amount": "CRON_TIME_AMOUNT",
+	"cron_time_unit":   "CRON_TIME_UNIT",
+	"cron_run_at":      "CRON_RUN_AT",
+	"cron_expressions": "CRON_EXPRESSIONS",
+	"run_at_startup":   "RUN_AT_STARTUP",
+}
+
+// Load reads services/<name>/BUILD.bazel of the workspace ws.
+func Load(ws, name string) (*Service, error) {
+	if !validName.MatchString(name) {
+		return nil, fmt.Errorf("invalid service name %q: want the name of a directory under services/ (lower case, digits, _)", name)
+	}
+	dir := filepath.Join(ws, "services", name)
+	path := filepath.Join(dir, "BUILD.bazel")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no service %s: services/%s/BUILD.bazel does not exist. Fix: rococo new %s --type ..., or pick one of %s", name, name, name, strings.Join(list(ws), ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	f, err := build.ParseBuild(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("parse %w", err)
+	}
+	for _, r := range f.Rules("rococo_service") {
+		if r.Name() != name {
+			continue
+		}
+		baked, err := bakedEnv(path, r)
+		if err != nil {
+			return nil, err
+		}
+		return &Service{Name: name, Dir: dir, Workspace: ws, Baked: baked}, nil
+	}
+	return nil, fmt.Errorf("%s has no rococo_service(name = %q). Fix: declare the service with rococo_service (rococo new writes one)", path, name)
+}
+
+// list returns the services of the workspace, for messages.
+func list(ws string) []string {
+	matches, _ := filepath.Glob(filepath.Join(ws, "services", "*", "BUILD.bazel"))
+	var names []string
+	for _, m := range matches {
+		names = append(names, filepath.Base(filepath.Dir(m)))
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return []string{"(none)"}
+	}
+	return names
+}
+
+// bakedEnv is the image env of r, as rules/private/validate.bzl's image_env
+// computes it.
+func bakedEnv(path string, r *build.Rule) (map[string]string, error) {
+	env := map[string]string{}
+	if d, ok := r.Attr("env").(*build.DictExpr); ok {
+		for _, kv := range d.List {
+			k, kok := kv.Key.(*build.StringExpr)
+			v, vok := kv.Value.(*build.StringExpr)
+			if !kok || !vok {
+				line, _ := kv.Span()
+				return nil, fmt.Errorf("%s:%d: env entries must be string literals, for rococo to read them without Bazel", path, line.Line)
+			}
+			env[k.Value] = v.Value
+		}
+	}
+	et := r.AttrString("execution_type")
+	if et == "" {
+		et = "MESSAGING"
+	}
+	env["EXECUTION_TYPE"] = et
+	for _, attr := range []string{"processor_type", "messaging_type"} {
+		if v := r.AttrString(attr); v != "" {
+			env[attrEnv[attr]] = v
+		}
+	}
+	if et != "CRON" {
+		return env, nil
+	}
+	for _, attr := range []string{"cron_time_amount", "cron_time_unit", "cron_run_at", "cron_expressions", "run_at_startup"} {
+		e := r.Attr(attr)
+		if e == nil {
+			continue
+		}
+		v, err := value(e)
+		if err != nil {
+			line, _ := e.Span()
+			return nil, fmt.Errorf("%s:%d: %s: %v", path, line.Line, attr, err)
+		}
+		if attr == "cron_time_unit" {
+			v = strings.ToLower(v)
+		}
+		env[attrEnv[attr]] = v
+	}
+	return env, nil
+}
+
+// value is the env value of a literal attribute.
+func value(e build.Expr) (string, error) {
+	switch e := e.(type) {
+	case *build.StringExpr:
+		return strings.TrimSpace(e.Value), nil
+	case *build.LiteralExpr:
+		return e.Token, nil
+	case *build.Ident:
+		switch e.Name {
+		case "True":
+			return "true", nil
+		case "False":
+			return "false", nil
+		}
+	case *build.ListExpr:
+		var parts []string
+		for _, x := range e.List {
+			s, ok := x.(*build.StringExpr)
+			if !ok {
+				return "", errors.New("want a list of string literals")
+			}
+			parts = append(parts, strings.TrimSpace(s.Value))
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", errors.New("want a literal, for rococo to read it without Bazel")
+}
+
+// Environ returns the service's environment for a run on the host: the
+// baked env, overridden by .env then .env.local of the workspace, then of
+// the service directory, then by environ (the real environment). Errors
+// name the dotenv file and line.
+func (s *Service) Environ(environ []string) ([]string, error) {
+	m := map[string]string{}
+	for k, v := range s.Baked {
+		m[k] = v
+	}
+	for _, dir := range []string{s.Workspace, s.Dir} {
+		for _, name := range []string{".env", ".env.local"} {
+			p := filepath.Join(dir, name)
+			f, err := godotenv.Read(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read dotenv file %s: invalid syntax (want NAME=value lines)", p)
+			}
+			for k, v := range f {
+				m[k] = v
+			}
+		}
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out, nil
+}
