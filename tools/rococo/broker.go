@@ -26,7 +26,7 @@ func brokerOf(getenv func(string) string, name string) (*config.Config, rococo.T
 	if err != nil {
 		return nil, nil, err
 	}
-	environ, err := svc.Environ(os.Environ())
+	environ, err := svc.Environ(nil, os.Environ())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,11 +1,13 @@
 // Command rococo is the developer's tool of a Rococo workspace:
 //
 //	rococo new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
+//	rococo dev <service>
 //	rococo send <service> [json]
 //	rococo dlq <service> [--replay [--id ID ...]]
 //
 // new writes services/<name>/ (processor.go, lib/ with a handler and its
-// test, README.md, BUILD.bazel) that builds, tests and images at once; send
+// test, README.md, BUILD.bazel) that builds, tests and images at once; dev
+// runs a service on the host and restarts it when its sources change; send
 // publishes a message to the queue a service consumes, with the service's
 // env (BUILD.bazel, .env, .env.local, the shell); dlq lists and replays its
 // dead letters. Run it as
@@ -20,10 +22,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -34,6 +37,9 @@ const usage = `usage: rococo <command> [arguments]
 commands:
   new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
         write services/<name>/, ready to build, test and image
+  dev <service>
+        build and run the service on the host with its env (BUILD.bazel under .env, .env.local
+        and the shell), development logging; rebuilt and restarted when its files change
   send <service> [json]
         publish one JSON message (stdin when omitted) to the queue the service consumes
   dlq <service> [--limit N]
@@ -55,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "new":
 		return cmdNew(ctx, args[1:], getenv, stdout, stderr)
+	case "dev":
+		return cmdDev(ctx, args[1:], getenv, stdout, stderr)
 	case "send":
 		return cmdSend(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "dlq":

@@ -161,12 +161,16 @@ func value(e build.Expr) (string, error) {
 }
 
 // Environ returns the service's environment for a run on the host: the
-// baked env, overridden by .env then .env.local of the workspace, then of
-// the service directory, then by environ (the real environment). Errors
-// name the dotenv file and line.
-func (s *Service) Environ(environ []string) ([]string, error) {
+// baked env, overridden by defaults (what `rococo dev` changes for
+// development, such as APP_ENV), by .env then .env.local of the workspace,
+// then of the service directory, then by environ (the real environment).
+// Errors name the dotenv file.
+func (s *Service) Environ(defaults map[string]string, environ []string) ([]string, error) {
 	m := map[string]string{}
 	for k, v := range s.Baked {
+		m[k] = v
+	}
+	for k, v := range defaults {
 		m[k] = v
 	}
 	for _, dir := range []string{s.Workspace, s.Dir} {

@@ -60,11 +60,11 @@ rococo_service(
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Environ([]string{"E=shell"})
+	got, err := s.Environ(map[string]string{"A": "default", "F": "default"}, []string{"E=shell"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"A=ws.env", "B=ws.env.local", "C=svc.env", "D=svc.env.local", "E=shell", "EXECUTION_TYPE=MESSAGING", "MESSAGING_TYPE=RabbitMqConnection", "OrdersProcessor_QUEUE_NAME=orders", "PROCESSOR_TYPE=OrdersProcessor", "RABBITMQ_HOST=localhost"}
+	want := []string{"A=ws.env", "B=ws.env.local", "C=svc.env", "D=svc.env.local", "E=shell", "EXECUTION_TYPE=MESSAGING", "F=default", "MESSAGING_TYPE=RabbitMqConnection", "OrdersProcessor_QUEUE_NAME=orders", "PROCESSOR_TYPE=OrdersProcessor", "RABBITMQ_HOST=localhost"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Environ =\n%q\nwant\n%q", got, want)
 	}
