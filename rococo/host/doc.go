@@ -8,7 +8,9 @@
 // with EXECUTION_TYPE=BAND, and runs its functions beside the processor
 // otherwise (band.go). With the
 // --once flag a cron processor runs once, now, and the service exits (a
-// Kubernetes CronJob, or a quick try); --version prints the banner.
+// Kubernetes CronJob, or a quick try); --version prints the banner;
+// --check validates the configuration and the processor name, connects to
+// nothing and exits 0 or 2.
 //
 // Exit status: 0 after a clean stop (or EXIT_WHEN_FINISHED), 2 for an
 // invalid environment, an unknown processor or a band registration or
