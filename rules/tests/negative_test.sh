@@ -15,7 +15,8 @@
 # replicas but no lock with a build of its :k8s (the manifest generator refuses it); what
 # loading cannot see (an empty README, a lib the code does not import when the library is
 # declared after the rococo_service call) with `bazel test` of the generated layout_test, a typo
-# in processor_type with the generated check_test. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
+# in processor_type with the generated check_test; then `rococo check` on the same fixtures,
+# compared with Bazel's verdict and message. Prints one line per case and "N passed, M failed"; exits 1 on any failure.
 set -o nounset -o pipefail
 ws=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ws"
@@ -23,7 +24,7 @@ bazel=${BAZEL:-./tools/bazel}
 root=rules/tests/negative
 [ -e "$root" ] && { echo "negative_test: $root exists; remove it first" >&2; exit 1; }
 out=$(mktemp)
-trap 'rm -rf "$ws/$root" "$out" "$out.test" "$out.k8s" "$out.env"' EXIT
+trap 'rm -rf "$ws/$root" "$out" "$out.test" "$out.k8s" "$out.env" "$out.check" "$out.rococo"' EXIT
 
 # fixture NAME [ATTRS...]: a valid CRON service with extra or replacing attribute lines.
 fixture() {
@@ -198,6 +199,33 @@ else
 	passed=$((passed + 1))
 	echo "ok   valid"
 fi
+# The same fixtures through `rococo check` (no Bazel): it must fail exactly those Bazel fails,
+# and report the runtime's own message for the values :env_check refuses. Not compared: what
+# needs compiled code (lib_not_in_deps, late_lib, processor_typo) and the image, push and
+# Kubernetes attributes, which rococo check does not read.
+go build -o "$out.rococo" ./tools/rococo
+for c in valid no_processor no_readme no_lib lib_no_go lib_no_build bad_execution_type band_with_schedule \
+	no_messaging_type bad_messaging_type bad_unit zero_amount run_at_not_days bad_run_at bad_crontab \
+	secret_env no_schedule cron_without_execution_type feb_30 tiny_amount empty_readme; do
+	checked=0
+	"$out.rococo" check "$root/$c" >"$out.check" 2>&1 || checked=1
+	bazeled=0
+	grep -qF "$p/$c:$c: " "$out" "$out.env" "$out.test" && bazeled=1
+	same=1
+	if [ "$bazeled" = 1 ] && grep -qF "$p/$c:$c: the service would exit at start" "$out.env"; then
+		want=$(grep -oF "$p/$c:$c: the service would exit at start" "$out.env" >/dev/null && grep -o "$p/$c:$c: the service would exit at start.*" "$out.env" | head -1 | sed "s|^$p/$c:$c: ||")
+		grep -qF -- "$want" "$out.check" || same=0
+	fi
+	if [ "$checked" = "$bazeled" ] && [ "$same" = 1 ]; then
+		passed=$((passed + 1))
+		echo "ok   rococo check $c"
+	else
+		failed=$((failed + 1))
+		echo "FAIL rococo check $c: rococo check failed=$checked, bazel failed=$bazeled, same message=$same:"
+		cat "$out.check"
+	fi
+done
+
 if [ "$failed" -gt 0 ]; then
 	echo "--- bazel build output:"
 	cat "$out"

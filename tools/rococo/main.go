@@ -1,6 +1,7 @@
 // Command rococo is the developer's tool of a Rococo workspace:
 //
 //	rococo new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
+//	rococo check [service dirs...]
 //	rococo dev <service>
 //	rococo send <service> [json]
 //	rococo dlq <service> [--replay [--id ID ...]]
@@ -37,6 +38,8 @@ const usage = `usage: rococo <command> [arguments]
 commands:
   new <name> --type messaging|cron|band [--transport rabbitmq|sqs]
         write services/<name>/, ready to build, test and image
+  check [service dirs...]
+        check the layout and env of the services (all without arguments), without Bazel
   dev <service>
         build and run the service on the host with its env (BUILD.bazel under .env, .env.local
         and the shell), development logging; rebuilt and restarted when its files change
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "new":
 		return cmdNew(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "dev":
 		return cmdDev(ctx, args[1:], getenv, stdout, stderr)
 	case "send":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/rococo-go/rococo/rococo/config"
 )
@@ -30,6 +31,15 @@ const placeholderQueue = "queue-given-at-run-time"
 // but the image may get at deploy time (the queue name) is not required;
 // one that is set must be valid.
 func Env(label, pkg string, env map[string]string) string {
+	if p := EnvProblem(pkg, env); p != "" {
+		return label + ": " + p
+	}
+	return ""
+}
+
+// EnvProblem is Env without the label: "<problem>. Fix: <fix>.", for
+// messages that name the file and line instead (rococo check).
+func EnvProblem(pkg string, env map[string]string) string {
 	environ := make([]string, 0, len(env)+1)
 	keys := make([]string, 0, len(env))
 	for k := range env {
@@ -48,14 +58,29 @@ func Env(label, pkg string, env map[string]string) string {
 	}
 	var ce *config.Error
 	if !errors.As(err, &ce) {
-		return fmt.Sprintf("%s: the image's env is refused: %v. Fix: correct env in %s/BUILD.bazel.", label, err, pkg)
+		return fmt.Sprintf("the image's env is refused: %v. Fix: correct env in %s/BUILD.bazel.", err, pkg)
 	}
 	where := fmt.Sprintf("env[%q]", ce.Var)
 	if a, ok := attrs[ce.Var]; ok {
 		where = a
 	}
 	if ce.Value == "" {
-		return fmt.Sprintf("%s: the service would exit at start with: %v. Fix: set %s in %s/BUILD.bazel.", label, ce, where, pkg)
+		return fmt.Sprintf("the service would exit at start with: %v. Fix: set %s in %s/BUILD.bazel.", ce, where, pkg)
 	}
-	return fmt.Sprintf("%s: the service would exit at start with: %v. Fix: correct %s in %s/BUILD.bazel.", label, ce, where, pkg)
+	return fmt.Sprintf("the service would exit at start with: %v. Fix: correct %s in %s/BUILD.bazel.", ce, where, pkg)
+}
+
+// secretMarkers are parts of env keys that mark a credential, as
+// rules/private/validate.bzl refuses them in an image.
+var secretMarkers = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "ACCESS_KEY", "PRIVATE_KEY", "API_KEY", "APIKEY", "CREDENTIAL"}
+
+// SecretMarker returns the secret marker in the env key, "" for none.
+func SecretMarker(key string) string {
+	up := strings.ToUpper(key)
+	for _, m := range secretMarkers {
+		if strings.Contains(up, m) {
+			return m
+		}
+	}
+	return ""
 }

@@ -25,6 +25,10 @@ type Service struct {
 	// Baked is the env the rule bakes into the image: EXECUTION_TYPE,
 	// PROCESSOR_TYPE, MESSAGING_TYPE, the schedule and the env attribute.
 	Baked map[string]string
+	// BuildFile is the path of services/<name>/BUILD.bazel and Rule its
+	// rococo_service call, for checks that name a line.
+	BuildFile string
+	Rule      *build.Rule
 }
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -67,7 +71,7 @@ func Load(ws, name string) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Service{Name: name, Dir: dir, Workspace: ws, Baked: baked}, nil
+		return &Service{Name: name, Dir: dir, Workspace: ws, Baked: baked, BuildFile: path, Rule: r}, nil
 	}
 	return nil, fmt.Errorf("%s has no rococo_service(name = %q). Fix: declare the service with rococo_service (rococo new writes one)", path, name)
 }
