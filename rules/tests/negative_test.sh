@@ -192,7 +192,7 @@ expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readm
 expect processor_typo "$out.test" "$p/processor_typo:processor_typo: the service binary refuses the image's env in check mode: invalid PROCESSOR_TYPE=\"FixtureProcesor\": want a processor of this service: FixtureProcessor. Fix: correct the attribute or env entry it names in $root/processor_typo/BUILD.bazel"
 expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
 # Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
-if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test" || grep -q "$p/valid:valid" "$out.env"; then
+if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test" || grep -qF "$p/valid:valid: " "$out.env"; then
 	failed=$((failed + 1))
 	echo "FAIL valid: the valid fixture did not pass"
 else

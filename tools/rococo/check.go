@@ -58,24 +58,28 @@ func checkDir(ws, dir string) []string {
 		}
 	}
 	pkg := rel(ws, abs)
-	build := filepath.Join(pkg, "BUILD.bazel")
+	buildFile := filepath.Join(pkg, "BUILD.bazel")
 	data, err := os.ReadFile(filepath.Join(abs, "BUILD.bazel"))
 	if err != nil {
 		return []string{fmt.Sprintf("%s: no BUILD.bazel. Fix: write one with rococo_service (rococo new writes a service)", pkg)}
 	}
 	var out []string
 	at := func(line int, problem, fix string) {
-		out = append(out, fmt.Sprintf("%s:%d: %s. Fix: %s.", build, line, problem, fix))
+		out = append(out, fmt.Sprintf("%s:%d: %s. Fix: %s.", buildFile, line, problem, fix))
 	}
 	f, err := buildParse(abs, data)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: %v", build, err)}
+		return []string{fmt.Sprintf("%s: %v", buildFile, err)}
 	}
-	rules := f.Rules("rococo_service")
-	if len(rules) == 0 {
-		return []string{fmt.Sprintf("%s:1: no rococo_service. Fix: declare the service with rococo_service (rococo new writes one)", build)}
+	var r *build.Rule
+	for _, x := range f.Rules("rococo_service") {
+		if x.Name() == filepath.Base(abs) {
+			r = x
+		}
 	}
-	r := rules[0]
+	if r == nil {
+		return []string{fmt.Sprintf("%s:1: no rococo_service(name = %q). Fix: declare the service with rococo_service, named after its directory (rococo new writes one)", buildFile, filepath.Base(abs))}
+	}
 	line := func(attr string) int {
 		if e := r.Attr(attr); e != nil {
 			l, _ := e.Span()
@@ -137,7 +141,7 @@ func checkDir(ws, dir string) []string {
 		at(line("messaging_type"), fmt.Sprintf("messaging_type = %q is not a valid MESSAGING_TYPE; want one of RabbitMqConnection, SqsConnection", mt), `set messaging_type = "RabbitMqConnection" or "SqsConnection"`)
 		return out
 	}
-	svc, err := service.Load(ws, filepath.Base(abs))
+	svc, err := service.LoadDir(ws, abs)
 	if err != nil {
 		at(line("env"), err.Error(), "write env and the schedule as literals")
 		return out
@@ -149,7 +153,7 @@ func checkDir(ws, dir string) []string {
 	}
 	// Values: the runtime's own validation, as the :env_check action runs it.
 	if p := servicecheck.EnvProblem(pkg, svc.Baked); p != "" {
-		out = append(out, fmt.Sprintf("%s:%d: %s", build, line("name"), p))
+		out = append(out, fmt.Sprintf("%s:%d: %s", buildFile, line("name"), p))
 	}
 	return out
 }

@@ -51,11 +51,18 @@ func Load(ws, name string) (*Service, error) {
 		return nil, fmt.Errorf("invalid service name %q: want the name of a directory under services/ (lower case, digits, _)", name)
 	}
 	dir := filepath.Join(ws, "services", name)
-	path := filepath.Join(dir, "BUILD.bazel")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "BUILD.bazel")); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no service %s: services/%s/BUILD.bazel does not exist. Fix: rococo new %s --type ..., or pick one of %s", name, name, name, strings.Join(list(ws), ", "))
 	}
+	return LoadDir(ws, dir)
+}
+
+// LoadDir reads the rococo_service of dir/BUILD.bazel, the one named after
+// the directory.
+func LoadDir(ws, dir string) (*Service, error) {
+	name := filepath.Base(dir)
+	path := filepath.Join(dir, "BUILD.bazel")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
