@@ -11,6 +11,7 @@ import (
 	"github.com/rococo-go/rococo/rococo"
 	"github.com/rococo-go/rococo/rococo/config"
 	"github.com/rococo-go/rococo/rococo/rabbitmq"
+	"github.com/rococo-go/rococo/rococo/sqs"
 	"github.com/rococo-go/rococo/tools/internal/cli"
 )
 
@@ -46,27 +47,26 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stderr, "rococo dlq: %v\n", err)
 		return 1
 	}
-	if cfg.MessagingType != config.RabbitMQ {
-		fmt.Fprintf(stderr, "rococo dlq: %s uses %s; rococo dlq reads RabbitMQ dead-letter queues only so far\n", name, cfg.MessagingType)
-		return 1
-	}
 	ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
 	defer cancel()
 	dlq := rococo.DeadLetterQueue(cfg.QueueName)
+	if cfg.MessagingType == config.SQS {
+		dlq = sqs.QueueName(dlq)
+	}
 	if *replay {
-		r, err := rabbitmq.ReplayDeadLetters(ctx, tc, cfg.QueueName, ids)
-		fmt.Fprintf(stdout, "replayed %d message(s) from %s to %s; %d left there\n", r.Moved, dlq, cfg.QueueName, r.Kept)
+		moved, kept, err := replayDeadLetters(ctx, cfg.MessagingType, tc, cfg.QueueName, ids)
+		fmt.Fprintf(stdout, "replayed %d message(s) from %s to %s; %d left there\n", moved, dlq, cfg.QueueName, kept)
 		if err != nil {
 			fmt.Fprintf(stderr, "rococo dlq: %v\n", err)
 			return 1
 		}
-		if len(ids) > 0 && r.Moved == 0 {
+		if len(ids) > 0 && moved == 0 {
 			fmt.Fprintf(stderr, "rococo dlq: no dead letter has the id %s (rococo dlq %s lists them)\n", strings.Join(ids, ", "), name)
 			return 1
 		}
 		return 0
 	}
-	list, err := rabbitmq.DeadLetters(ctx, tc, cfg.QueueName, *limit)
+	list, err := deadLetters(ctx, cfg.MessagingType, tc, cfg.QueueName, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "rococo dlq: %v\n", err)
 		return 1
@@ -78,7 +78,7 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tATTEMPT\tERROR\tBODY")
 	for _, d := range list {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", d.ID, d.Attempt, oneLine(d.Error, 100), oneLine(string(d.Body), 100))
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", d.ID, d.Attempt, oneLine(d.Error, 100), oneLine(d.Body, 100))
 	}
 	_ = w.Flush()
 	fmt.Fprintf(stdout, "%d message(s) in %s; replay with: rococo dlq %s --replay [--id ID]\n", len(list), dlq, name)
@@ -92,4 +92,35 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// deadLetter is a dead letter of either transport.
+type deadLetter struct {
+	ID, Error, Body string
+	Attempt         int
+}
+
+func deadLetters(ctx context.Context, messagingType string, tc rococo.TransportConfig, queue string, limit int) ([]deadLetter, error) {
+	var out []deadLetter
+	if messagingType == config.SQS {
+		list, err := sqs.DeadLetters(ctx, tc, queue, limit)
+		for _, d := range list {
+			out = append(out, deadLetter{d.ID, d.Error, string(d.Body), d.Attempt})
+		}
+		return out, err
+	}
+	list, err := rabbitmq.DeadLetters(ctx, tc, queue, limit)
+	for _, d := range list {
+		out = append(out, deadLetter{d.ID, d.Error, string(d.Body), d.Attempt})
+	}
+	return out, err
+}
+
+func replayDeadLetters(ctx context.Context, messagingType string, tc rococo.TransportConfig, queue string, ids []string) (moved, kept int, err error) {
+	if messagingType == config.SQS {
+		r, err := sqs.ReplayDeadLetters(ctx, tc, queue, ids)
+		return r.Moved, r.Kept, err
+	}
+	r, err := rabbitmq.ReplayDeadLetters(ctx, tc, queue, ids)
+	return r.Moved, r.Kept, err
 }
