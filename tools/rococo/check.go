@@ -110,6 +110,21 @@ func checkDir(ws, dir string) []string {
 		at(line("name"), pkg+"/lib/ has Go files but no BUILD.bazel", "run bazel run //:gazelle")
 	}
 	// Attributes that need no parser.
+	if l, ok := r.Attr("embed").(*build.ListExpr); !ok || len(l.List) == 0 {
+		at(line("embed"), "embed is empty: the service has no main library", fmt.Sprintf("run bazel run //:gazelle so it sets embed = [\":%s_lib\"] from processor.go", filepath.Base(abs)))
+	}
+	if d, ok := r.Attr("env").(*build.DictExpr); ok {
+		for _, kv := range d.List {
+			k, ok := kv.Key.(*build.StringExpr)
+			if !ok {
+				continue
+			}
+			if a := managedEnv[k.Value]; a != "" {
+				l, _ := kv.Span()
+				at(l.Line, fmt.Sprintf("env sets %s, which the %s attribute controls", k.Value, a), fmt.Sprintf("remove %s from env and set %s = ... instead", k.Value, a))
+			}
+		}
+	}
 	et := r.AttrString("execution_type")
 	switch et {
 	case "", "MESSAGING", "CRON", "BAND":
@@ -160,4 +175,16 @@ func checkDir(ws, dir string) []string {
 
 func buildParse(dir string, data []byte) (*build.File, error) {
 	return build.ParseBuild(filepath.Join(dir, "BUILD.bazel"), data)
+}
+
+// managedEnv are the variables rococo_service sets from its own attributes.
+var managedEnv = map[string]string{
+	"CRON_EXPRESSIONS": "cron_expressions",
+	"CRON_RUN_AT":      "cron_run_at",
+	"CRON_TIME_AMOUNT": "cron_time_amount",
+	"CRON_TIME_UNIT":   "cron_time_unit",
+	"EXECUTION_TYPE":   "execution_type",
+	"MESSAGING_TYPE":   "messaging_type",
+	"PROCESSOR_TYPE":   "processor_type",
+	"RUN_AT_STARTUP":   "run_at_startup",
 }

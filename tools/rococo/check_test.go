@@ -17,7 +17,7 @@ func checkService(t *testing.T, ws, name, attrs string) {
 		"README.md":       "# " + name + "\n",
 		"lib/lib.go":      "package lib\n",
 		"lib/BUILD.bazel": "go_library(name = \"lib\")\n",
-		"BUILD.bazel":     "load(\"//rules:defs.bzl\", \"rococo_service\")\n\nrococo_service(\n    name = \"" + name + "\",\n    processor_type = \"P\",\n" + attrs + ")\n",
+		"BUILD.bazel":     "load(\"//rules:defs.bzl\", \"rococo_service\")\n\nrococo_service(\n    name = \"" + name + "\",\n    processor_type = \"P\",\n" + attrs + "    embed = [\":" + name + "_lib\"],\n)\n",
 	}
 	for n, c := range files {
 		p := filepath.Join(dir, n)
@@ -50,6 +50,13 @@ func TestCheck(t *testing.T) {
 			`services/secret/BUILD.bazel:9: env key RABBITMQ_PASSWORD looks like a secret`},
 		{"noreadme", "    execution_type = \"CRON\",\n    cron_time_amount = 5,\n    cron_time_unit = \"minutes\",\n", func(dir string) { os.Remove(filepath.Join(dir, "README.md")) },
 			`services/noreadme/BUILD.bazel:4: README.md is missing from services/noreadme. Fix: add services/noreadme/README.md.`},
+		{"managed", "    execution_type = \"CRON\",\n    cron_time_amount = 5,\n    cron_time_unit = \"minutes\",\n    env = {\"PROCESSOR_TYPE\": \"Q\"},\n", nil,
+			`services/managed/BUILD.bazel:9: env sets PROCESSOR_TYPE, which the processor_type attribute controls. Fix: remove PROCESSOR_TYPE from env and set processor_type = ... instead.`},
+		{"noembed", "    execution_type = \"CRON\",\n    cron_time_amount = 5,\n    cron_time_unit = \"minutes\",\n", func(dir string) {
+			p := filepath.Join(dir, "BUILD.bazel")
+			b, _ := os.ReadFile(p)
+			_ = os.WriteFile(p, []byte(strings.Replace(string(b), "    embed = [\":noembed_lib\"],\n", "", 1)), 0o644)
+		}, `services/noembed/BUILD.bazel:3: embed is empty: the service has no main library. Fix: run bazel run //:gazelle so it sets embed = [":noembed_lib"] from processor.go.`},
 		{"nolibbuild", "    execution_type = \"CRON\",\n    cron_time_amount = 5,\n    cron_time_unit = \"minutes\",\n", func(dir string) { os.Remove(filepath.Join(dir, "lib", "BUILD.bazel")) },
 			`services/nolibbuild/BUILD.bazel:4: services/nolibbuild/lib/ has Go files but no BUILD.bazel. Fix: run bazel run //:gazelle.`},
 	}
