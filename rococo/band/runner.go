@@ -399,6 +399,8 @@ func (r *Runner) Functions() []health.Function {
 		case f.task != nil:
 			hf.Options = map[string]any{"schedule": r.tasks[ti].sched.String(), "at_startup": f.task.spec.RunAtStartup}
 			ti++
+		case f.listener != nil:
+			hf.Options = listenerOptions(f.listener)
 		}
 		out = append(out, hf)
 	}

@@ -49,12 +49,13 @@ type Service struct {
 // function is one registered function; exactly one of its role's fields is
 // set.
 type function struct {
-	name    string
-	role    string
-	handler *handler
-	worker  *worker
-	task    *task
-	cleanup func(context.Context) error
+	name     string
+	role     string
+	handler  *handler
+	worker   *worker
+	task     *task
+	cleanup  func(context.Context) error
+	listener *listener
 }
 
 // ServiceOption configures a Service.
