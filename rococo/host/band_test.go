@@ -83,12 +83,18 @@ type running struct {
 
 func runAsync(t *testing.T, dir string, env []string, procs ...any) *running {
 	t.Helper()
+	return runAsyncInfo(t, dir, env, testInfo(), procs...)
+}
+
+// runAsyncInfo is runAsync with the service's Info (its transports).
+func runAsyncInfo(t *testing.T, dir string, env []string, info Info, procs ...any) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{t: t, stdout: &rococotest.Buffer{}, stderr: &rococotest.Buffer{}, done: make(chan struct{}), cancel: cancel}
 	o := options{stdout: r.stdout, stderr: r.stderr, dir: dir}
 	go func() {
 		defer close(r.done)
-		r.exit = o.run(ctx, []string{"svc"}, append([]string{"HEALTH_ADDR=127.0.0.1:0"}, env...), testInfo(), procs...)
+		r.exit = o.run(ctx, []string{"svc"}, append([]string{"HEALTH_ADDR=127.0.0.1:0"}, env...), info, procs...)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -126,6 +126,18 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		}
 	}
 
+	var extra []runner
+	if s.band != nil {
+		b, runners, err := s.openBus(ctx, tcfg, d)
+		if err != nil {
+			return s.failed("open the band bus", err)
+		}
+		if b != nil {
+			defer closeBus(log, b)
+			extra = runners
+		}
+	}
+
 	var r runner
 	var err error
 	switch p := proc.(type) {
@@ -136,6 +148,12 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 	}
 	if err != nil {
 		return s.failed("create "+strings.ToLower(cfg.ExecutionType)+" runner", err)
+	}
+	if len(extra) > 0 {
+		if r != nil {
+			extra = append(group{r}, extra...)
+		}
+		r = group(extra)
 	}
 	r = s.withBand(r)
 	s.runner.Store(r)
