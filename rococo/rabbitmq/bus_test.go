@@ -288,3 +288,48 @@ func mustPattern(t testing.TB, p string) bus.Pattern {
 	}
 	return pt
 }
+
+// dropConnection closes b's connection from the client side, as a lost
+// connection does.
+func dropConnection(t *testing.T, b *Bus) {
+	t.Helper()
+	b.mu.Lock()
+	conn := b.conn
+	b.mu.Unlock()
+	if conn == nil {
+		t.Fatal("the bus has no connection to drop")
+	}
+	_ = conn.Close()
+}
+
+func TestBusReconnects(t *testing.T) {
+	e := newBusEnv(t, BusOptions{})
+	server := e.newBus()
+	serve(t, server, e.id, "echo", func(_ context.Context, body []byte) ([]byte, error) { return body, nil })
+	waitServed(t, e.bus, e.id, "echo")
+	q := e.queue("events")
+	ctx := testCtx(t)
+	if err := e.bus.Bind(ctx, q, []bus.Pattern{mustPattern(t, "#")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.bus.Publish(ctx, bus.Event{ID: "1", Key: "in.gen.a.b"}); err != nil {
+		t.Fatal(err)
+	}
+
+	dropConnection(t, server)
+	dropConnection(t, e.bus)
+	// The caller reconnects on its next call; Serve declares its queue
+	// again after a backoff: ErrNoRoute until then.
+	waitFor(t, "a call answered after both connections were lost", func() bool {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		out, err := e.bus.Call(cctx, e.id, "echo", []byte("again"))
+		return err == nil && string(out) == "again"
+	})
+	if err := e.bus.Publish(ctx, bus.Event{ID: "2", Key: "in.gen.a.b"}); err != nil {
+		t.Fatalf("Publish after the connection was lost: %v", err)
+	}
+	if got := e.take(q); len(got) != 2 {
+		t.Fatalf("%d events in the queue, want 2", len(got))
+	}
+}
