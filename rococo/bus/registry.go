@@ -171,8 +171,11 @@ func (r *Registry) Match(role, key string) []Function {
 }
 
 // Run feeds the Registry from b's announcements until ctx ends. A bad
-// announcement is logged with log and skipped.
+// announcement is logged with log (nil discards) and skipped.
 func (r *Registry) Run(ctx context.Context, b Bus, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return b.Watch(ctx, func(doc []byte) {
 		if err := r.Add(doc); err != nil {
 			log.Warn("registry: announcement skipped", "error", err)
