@@ -13,7 +13,10 @@
 //   - scheduled functions (Service.Every, Service.Crontab) run on
 //     rococo/cron's scheduler;
 //   - cleanups (Service.Cleanup) run at shutdown, after requests drained,
-//     in reverse order, each bounded by what is left of SHUTDOWN_TIMEOUT.
+//     in reverse order, each bounded by what is left of SHUTDOWN_TIMEOUT;
+//   - listeners (Listen) receive the events whose key matches their
+//     patterns, from a durable RabbitMQ queue of their own, through the
+//     runtime's router (docs/band-events.md).
 //
 // A service's settings come from config.yaml and custom.yaml, rendered with
 // the environment and decoded strictly into its own struct (Settings;
