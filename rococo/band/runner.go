@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/bus"
 	"github.com/rococo-go/rococo/rococo/cron"
 	"github.com/rococo-go/rococo/rococo/health"
 	"github.com/rococo-go/rococo/rococo/report"
@@ -78,6 +79,7 @@ type Runner struct {
 	workers   []*workerRun
 	tasks     []*taskRun
 	publisher atomic.Pointer[rococo.Publisher]
+	bus       atomic.Pointer[bus.Bus]
 
 	startOnce, stopOnce sync.Once
 	cancelWorkers       context.CancelFunc
@@ -396,6 +398,8 @@ func (r *Runner) Functions() []health.Function {
 			}
 			hf.State = workerStateNames[w.state.Load()]
 			hf.Restarts = int(w.restartCount.Load())
+		case f.enricher != nil:
+			hf.Options = enricherOptions(f.enricher)
 		case f.task != nil:
 			hf.Options = map[string]any{"schedule": r.tasks[ti].sched.String(), "at_startup": f.task.spec.RunAtStartup}
 			ti++

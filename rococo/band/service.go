@@ -55,6 +55,7 @@ type function struct {
 	worker   *worker
 	task     *task
 	cleanup  func(context.Context) error
+	enricher *enricher
 	listener *listener
 }
 

@@ -22,6 +22,9 @@ type Event struct {
 	ProjectID int64          `json:"projectId,omitempty"`
 	TD        TD             `json:"td"`
 	Data      map[string]any `json:"data"`
+	// Enrich records the enrichers that did not add their data:
+	// "<service>.<function>" -> "timeout" or "error: <message>".
+	Enrich map[string]string `json:"enrich,omitempty"`
 }
 
 // TD is the transport data of a hit: who sent it and from where.

@@ -134,7 +134,8 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		}
 		if b != nil {
 			defer closeBus(log, b)
-			extra = runners
+			s.band.SetBus(b)
+			extra = append(runners, busServer{fns: s.band, name: s.name})
 		}
 	}
 
