@@ -33,11 +33,12 @@ type Status struct {
 // Function is one registered function of a Band service in /status.
 type Function struct {
 	Name string `json:"name"`
-	// Role is handler, worker, scheduled, cleanup or listener.
+	// Role is handler, worker, scheduled, cleanup, listener or enricher.
 	Role string `json:"role"`
 	// Options are what it was registered with: a handler's methods, path,
 	// timeout_ms and max_body_bytes; a worker's gates_readiness and restart
-	// delays; a scheduled function's schedule; a listener's patterns.
+	// delays; a scheduled function's schedule; a listener's patterns; an
+	// enricher's patterns, props and alias.
 	Options map[string]any `json:"options,omitempty"`
 	// State is what a worker does now: starting, running, restarting, done
 	// or stopped ("" for the other roles).
