@@ -69,7 +69,7 @@ func (r *Runner) ServeBus(ctx context.Context, service string) error {
 	}
 	for _, f := range r.s.fns {
 		switch {
-		case f.handler != nil:
+		case f.handler != nil && !f.handler.local:
 			serve(f.name, r.busHandler(f.handler))
 		case f.enricher != nil:
 			serve(f.name, r.busEnricher(f.name, f.enricher))

@@ -231,3 +231,24 @@ func TestHandlerOverTheBus(t *testing.T) {
 		t.Errorf("pixel body is %d bytes, want the 43-byte GIF", len(rp.Body))
 	}
 }
+
+func TestLocalHandlerIsNotServedOverTheBus(t *testing.T) {
+	s := band.New()
+	band.Handle(s, "/{service}/{name}", func(context.Context, struct {
+		Service string `json:"service"`
+		Name    string `json:"name"`
+	}) (any, error) {
+		return nil, nil
+	}, band.Local(), band.Name("hit"))
+	band.Handle(s, "other", func(context.Context, struct{}) (any, error) { return nil, nil })
+	h := start(t, s, "", nil)
+	b := serveBus(t, h, "other")
+	if n := b.Serving("bandtest", "hit"); n != 0 {
+		t.Errorf("the local handler is served over the bus by %d replica(s), want none", n)
+	}
+	for _, f := range h.r.Functions() {
+		if local, _ := f.Options["local"].(bool); local != (f.Name == "hit") {
+			t.Errorf("%s: options.local = %v", f.Name, f.Options["local"])
+		}
+	}
+}

@@ -25,6 +25,7 @@ type handlerConfig struct {
 	name    string
 	timeout time.Duration
 	maxBody int64
+	local   bool
 }
 
 type timeoutOption time.Duration
@@ -57,6 +58,16 @@ func (o maxBodyOption) applyHandler(c *handlerConfig) error {
 	c.maxBody = int64(o)
 	return nil
 }
+
+type localOption struct{}
+
+// Local serves the handler on the service's port only: it is not served
+// over the bus, and /status marks it "local": true, so the gateway does not
+// route hits to it. The gateway's own hit handler is one (a hit routed to
+// it would call the gateway again).
+func Local() HandlerOption { return localOption{} }
+
+func (localOption) applyHandler(c *handlerConfig) error { c.local = true; return nil }
 
 type nameOption string
 

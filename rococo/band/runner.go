@@ -387,6 +387,9 @@ func (r *Runner) Functions() []health.Function {
 			if h.timeout > 0 {
 				hf.Options["timeout_ms"] = h.timeout.Milliseconds()
 			}
+			if h.local {
+				hf.Options["local"] = true
+			}
 		case f.worker != nil:
 			w := r.workers[wi]
 			wi++

@@ -84,10 +84,10 @@ type HitIn struct {
 
 // Hit answers one hit, registered on the gateway's Band service as
 //
-//	band.Handle(s, "/{service}/{name}", gw.Hit)
+//	band.Handle(s, "/{service}/{name}", gw.Hit, band.Local())
 //
-// A hit on a service that has no handler of that name announced answers
-// 404. Otherwise the event is built and enriched (see enrich), the handler
+// A hit on a service that has no handler of that name announced (or only a
+// band.Local one) answers 404. Otherwise the event is built and enriched (see enrich), the handler
 // is called over the bus with its own timeout (else HandlerTimeout), and
 // when it answered below 500 the enriched event is published with
 // publisher confirms (within PublishTimeout) before the handler's answer
@@ -132,8 +132,12 @@ func (g *Gateway) route(service, name string) (timeout time.Duration, err error)
 			}
 			var o struct {
 				TimeoutMS int64 `json:"timeout_ms"`
+				Local     bool  `json:"local"`
 			}
 			_ = json.Unmarshal(f.Options, &o) // a handler without options has no timeout of its own
+			if o.Local {
+				break // served on its service's port only (band.Local)
+			}
 			if o.TimeoutMS > 0 {
 				return time.Duration(o.TimeoutMS) * time.Millisecond, nil
 			}

@@ -260,3 +260,16 @@ func TestGatewayAnswers(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalHandlerIsNotARoute(t *testing.T) {
+	b := &bustest.Bus{}
+	reg := bus.NewRegistry(time.Minute, nil)
+	gw := gateway.New(gateway.Options{Registry: reg, Bus: b})
+	s := band.New()
+	band.Handle(s, "/{service}/{name}", gw.Hit, band.Local())
+	runService(t, "front", s, b, reg, true)
+	url := front(t, gw, b)
+	if a := hit(t, http.MethodGet, url+"/front/hit", "", "", nil); a.status != http.StatusNotFound {
+		t.Errorf("GET /front/hit = %d %s, want 404: the gateway's own handler is not routed to", a.status, a.body)
+	}
+}

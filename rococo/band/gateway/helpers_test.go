@@ -86,7 +86,7 @@ func serving(t testing.TB, b bus.Bus, service string, fns ...string) {
 func front(t testing.TB, gw *gateway.Gateway, b bus.Bus) string {
 	t.Helper()
 	s := band.New()
-	band.Handle(s, "/{service}/{name}", gw.Hit)
+	band.Handle(s, "/{service}/{name}", gw.Hit, band.Local())
 	if _, err := s.Configure("front", t.TempDir(), config.EnvMap(nil)); err != nil {
 		t.Fatal(err)
 	}

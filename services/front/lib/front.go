@@ -15,7 +15,7 @@ import (
 // announcements. It returns the gateway.
 func Register(s *band.Service, set *gateway.Settings, log *slog.Logger) *gateway.Gateway {
 	gw := gateway.New(gateway.Options{Settings: set, Logger: log})
-	band.Handle(s, "/{service}/{name}", gw.Hit)
+	band.Handle(s, "/{service}/{name}", gw.Hit, band.Local())
 	// Served over the bus as any service's handler: a hit on /front/pixel
 	// answers the GIF and publishes in.gen.front.pixel.
 	band.Handle(s, "pixel", gateway.Pixel)
