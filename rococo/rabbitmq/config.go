@@ -34,6 +34,10 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// connection attempts. Defaults 250ms and 30s.
 	ReconnectMin, ReconnectMax time.Duration
+	// QueueVariable names the variable that set the consumed queue, for
+	// the configuration errors about the queues that go with it. Default
+	// "QUEUE_NAME"; FromEnv sets <PROCESSOR_TYPE>_QUEUE_NAME.
+	QueueVariable string
 	// ExitIdle is how long a consumer with ExitWhenFinished waits without a
 	// delivery before it checks whether its queue is empty. Default 1s.
 	ExitIdle time.Duration
@@ -72,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
+	}
+	if c.QueueVariable == "" {
+		c.QueueVariable = "QUEUE_NAME"
 	}
 	if c.ExitIdle <= 0 {
 		c.ExitIdle = time.Second

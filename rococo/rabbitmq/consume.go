@@ -14,13 +14,6 @@ import (
 	"github.com/rococo-go/rococo/rococo"
 )
 
-// RetrySuffix is appended to a queue name to name its delay queue.
-const RetrySuffix = ".retry"
-
-// RetryQueue returns the name of queue's delay queue: messages published to
-// it with a per-message expiration dead-letter back to queue when it expires.
-func RetryQueue(queue string) string { return queue + RetrySuffix }
-
 // consumer feeds one queue's deliveries to the out channel across
 // reconnects.
 type consumer struct {
@@ -29,7 +22,8 @@ type consumer struct {
 	opts  rococo.ConsumeOptions
 	out   chan rococo.Delivery
 	log   *slog.Logger
-	tag   string // consumer tag of the current channel; used by run only
+	tag   string           // consumer tag of the current channel; used by run only
+	conn  *amqp.Connection // connection of the current channel; used by run only
 
 	mu        sync.Mutex
 	state     error // nil while consuming
@@ -37,20 +31,20 @@ type consumer struct {
 	settled   chan struct{} // capacity 1: pinged on every settle
 }
 
-// Consume declares queue (durable, no arguments, as Python rococo does), its
-// delay queue <queue>.retry and its dead-letter queue <queue>.dlq when they
-// are missing, sets the prefetch count to opts.Prefetch and delivers the
+// Consume declares queue (durable, no arguments, as Python rococo does) when
+// it is missing and uses it whatever its arguments when it exists, declares
+// its dead-letter queue <queue>.dlq (durable, no arguments; one that exists
+// with other arguments is refused with a *config.Error), sets the prefetch count to opts.Prefetch and delivers the
 // queue's messages. It waits for the first connection (bounded by ctx), and
 // returns an error when that connection or the first set-up fails. After
 // that it resumes by itself after connection or channel loss.
 //
-// The returned channel is buffered up to opts.Prefetch. When ctx is
-// cancelled, deliveries still in that buffer are taken back, the consumer is
-// cancelled at the broker (no new deliveries), deliveries the library
-// buffered are requeued, and the channel closes; deliveries a receiver
-// already took can still be settled until every one is, or until Close.
-//
-// opts.WaitTime and opts.VisibilityTimeout are SQS settings and are ignored.
+// The returned channel is unbuffered. When ctx is cancelled, the consumer
+// is cancelled at the broker (no new deliveries), deliveries read ahead and
+// not handed out are given back (copies published to the queue, the
+// originals acked: they keep their attempt and are not marked
+// redelivered), and the channel closes; deliveries a receiver already took
+// can still be settled until every one is, or until Close.
 func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.ConsumeOptions) (<-chan rococo.Delivery, error) {
 	if queue == "" {
 		return nil, errors.New("rabbitmq: consume: empty queue name")
@@ -62,10 +56,9 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		t:     t,
 		queue: queue,
 		opts:  opts,
-		// Buffered up to the prefetch so the forwarding goroutine and the
-		// workers do not meet for every delivery; reclaim takes back what is
-		// still buffered when the consumer stops.
-		out:     make(chan rococo.Delivery, opts.Prefetch),
+		// Unbuffered: a delivery is handed out only to a receiver waiting
+		// for it, so none is left in a buffer when the consumer stops.
+		out:     make(chan rococo.Delivery),
 		log:     t.log.With(slog.String("queue", queue)),
 		settled: make(chan struct{}, 1),
 	}
@@ -93,21 +86,17 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 	return c.out, nil
 }
 
-// open declares the queues and starts consuming on a new channel.
+// open declares the queues and starts consuming on a new channel. Delay
+// queues are declared when a message first goes to one.
 func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Delivery, error) {
 	t := c.t
-	if err := t.declareQueue(c.queue, nil); err != nil {
+	if err := declareShared(conn, c.queue); err != nil {
 		return nil, nil, err
 	}
-	if err := t.declareQueue(RetryQueue(c.queue), amqp.Table{
-		"x-dead-letter-exchange":    "",
-		"x-dead-letter-routing-key": c.queue,
-	}); err != nil {
+	if err := t.declare(conn, deadLetterQueue(c.queue)); err != nil {
 		return nil, nil, err
 	}
-	if err := t.declareQueue(rococo.DeadLetterQueue(c.queue), nil); err != nil {
-		return nil, nil, err
-	}
+	c.conn = conn
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open channel: %w", err)
@@ -143,15 +132,11 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 	for {
 		switch c.forward(ctx, ch, dels) {
 		case stopClosing:
-			c.reclaim(false)
 			_ = ch.Close()
 			return
 		case stopCancelled, stopFinished:
-			c.reclaim(true)
 			c.cancel(ch, dels)
 			return
-		case stopLost:
-			c.reclaim(false)
 		}
 		if !ch.IsClosed() {
 			_ = ch.Close()
@@ -208,7 +193,7 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 		case <-c.t.closing:
 			return stopClosing
 		case <-idle:
-			if c.finished(ch) {
+			if c.finished() {
 				return stopFinished
 			}
 			timer.Reset(c.t.cfg.ExitIdle)
@@ -221,8 +206,10 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 			select {
 			case c.out <- del:
 			case <-ctx.Done():
-				_ = d.Nack(false, true)
-				c.done()
+				if del.claim() {
+					c.giveBack(ch, []*delivery{del})
+					c.done()
+				}
 				return stopCancelled
 			case <-c.t.closing:
 				c.done()
@@ -241,18 +228,17 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 	}
 }
 
-// finished reports that nothing is unsettled and the queue and its delay
-// queue hold no message.
-func (c *consumer) finished(ch *amqp.Channel) bool {
+// finished reports that nothing is unsettled and the queue and the delay
+// queues this transport used for it hold no message.
+func (c *consumer) finished() bool {
 	c.mu.Lock()
 	n := c.unsettled
 	c.mu.Unlock()
 	if n > 0 {
 		return false
 	}
-	for _, q := range []string{c.queue, RetryQueue(c.queue)} {
-		info, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
-		if err != nil || info.Messages > 0 {
+	for _, q := range append([]string{c.queue}, c.t.delayQueuesOf(c.queue)...) {
+		if n, err := queueDepth(c.conn, q); err != nil || n > 0 {
 			return false
 		}
 	}
@@ -261,28 +247,49 @@ func (c *consumer) finished(ch *amqp.Channel) bool {
 	return c.unsettled == 0
 }
 
-// reclaim takes back the deliveries still buffered in out (not yet taken by
-// a worker), so none is handed out after the consumer stopped. With nack
-// they go back to the queue at once; otherwise their channel is gone or
-// closing and the broker requeues them.
-func (c *consumer) reclaim(nack bool) {
-	for {
-		select {
-		case d := <-c.out:
-			del := d.(*delivery)
-			if del.claim() {
-				if nack {
-					_ = del.ch.Nack(del.raw.DeliveryTag, false, true)
-				}
-				c.done()
-			}
-		default:
-			return
+// queueDepth returns the number of ready messages in queue, checked on a
+// short-lived channel of conn (a passive declare of a missing queue closes
+// its channel).
+func queueDepth(conn *amqp.Connection, queue string) (int, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return 0, err
+	}
+	defer ch.Close()
+	info, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		return 0, err
+	}
+	return info.Messages, nil
+}
+
+// giveBack hands deliveries of ch (claimed, not processed) back to the
+// queue: copies with the same attempt are published to the queue's tail,
+// then the originals are acked, so they come back neither with a higher
+// attempt nor marked redelivered. When the copies cannot be published, the
+// originals are nacked with requeue: nothing is lost, but the broker marks
+// them redelivered.
+func (c *consumer) giveBack(ch *amqp.Channel, dels []*delivery) {
+	pubs := make([]amqp.Publishing, len(dels))
+	for i, d := range dels {
+		pubs[i] = d.republish(d.giveBackHeaders())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	err := c.t.publish(ctx, sharedQueue(c.queue), pubs)
+	if err != nil {
+		c.log.Warn("rabbitmq give back: copies not published, requeueing the messages instead", slog.Int("messages", len(dels)), slog.Any("error", err))
+	}
+	for _, d := range dels {
+		if err == nil {
+			_ = ch.Ack(d.raw.DeliveryTag, false)
+		} else {
+			_ = ch.Nack(d.raw.DeliveryTag, false, true)
 		}
 	}
 }
 
-// cancel stops the consumer at the broker, requeues what the library
+// cancel stops the consumer at the broker, gives back what the library
 // buffered, and closes the channel once every delivery handed out was
 // settled (or at Close).
 func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
@@ -292,8 +299,12 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 		c.log.Debug("rabbitmq cancel consumer", slog.Any("error", err))
 		_ = ch.Close()
 	}
+	var back []*delivery
 	for d := range dels {
-		_ = d.Nack(false, true)
+		back = append(back, c.newDelivery(ch, &d))
+	}
+	if len(back) > 0 && !ch.IsClosed() {
+		c.giveBack(ch, back)
 	}
 	c.t.wg.Add(1)
 	go func() {

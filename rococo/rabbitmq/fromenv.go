@@ -32,6 +32,7 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 	e := envConfig{cfg: Config{ConnectionName: "rococo"}}
 	if c.ProcessorType != "" {
 		e.cfg.ConnectionName = "rococo " + c.ProcessorType
+		e.cfg.QueueVariable = c.ProcessorType + "_QUEUE_NAME"
 	}
 	e.cfg.Host = env.String("RABBITMQ_HOST", "localhost")
 	if !config.ValidHost(e.cfg.Host) && net.ParseIP(e.cfg.Host) == nil {

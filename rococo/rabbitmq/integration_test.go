@@ -296,7 +296,9 @@ func TestServicePoisonMessageDeadLettered(t *testing.T) {
 		t.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
 	a.waitCount(q, 0)
-	a.waitCount(RetryQueue(q), 0)
+	for _, dq := range delayQueueNames(q) {
+		a.waitCount(dq, 0)
+	}
 }
 
 func TestServiceSIGTERMFinishesInFlight(t *testing.T) {

@@ -62,7 +62,7 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 		batch := pubs[start:min(start+batchSize, len(pubs))]
 		var err error
 		for range publishAttempts {
-			if err = t.publish(ctx, queue, batch, true); err == nil || !connectionLost(err) || ctx.Err() != nil {
+			if err = t.publish(ctx, sharedQueue(queue), batch); err == nil || !connectionLost(err) || ctx.Err() != nil {
 				break
 			}
 			t.log.Debug("rabbitmq publish interrupted, sending again after reconnect", slog.String("queue", queue), slog.Any("error", err))
@@ -74,19 +74,18 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	return nil
 }
 
-// publish sends one batch on a pooled channel and waits for its confirms.
-// declare declares queue (durable, no arguments) first when this connection
-// has not yet.
-func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publishing, declare bool) error {
+// publish sends one batch to spec's queue on a pooled channel and waits for
+// its confirms. It declares the queue first when this connection has not
+// yet.
+func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Publishing) error {
+	queue := spec.name
 	pc, err := t.getChannel(ctx)
 	if err != nil {
 		return err
 	}
-	if declare {
-		if err := t.declareForPublish(pc, queue); err != nil {
-			t.putChannel(pc)
-			return err
-		}
+	if err := t.declareForPublish(pc, spec); err != nil {
+		t.putChannel(pc)
+		return err
 	}
 	ok := false
 	defer func() {
@@ -113,7 +112,8 @@ func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publ
 			if pc.ch.IsClosed() {
 				return errChannelClosed
 			}
-			return errors.New("rabbitmq: broker nacked the message")
+			t.forgetDeclared(queue)
+			return errors.New("rabbitmq: broker nacked the message (queue full with overflow reject-publish, or a broker error)")
 		}
 	}
 	// The broker sends basic.return before the basic.ack of the same message
@@ -188,21 +188,28 @@ func (t *Transport) putChannel(pc *pubChannel) {
 	}
 }
 
-func (t *Transport) declareForPublish(pc *pubChannel, queue string) error {
+func (t *Transport) declareForPublish(pc *pubChannel, spec queueSpec) error {
 	t.mu.Lock()
-	done := t.declared[queue] && t.gen == pc.gen
+	done := t.declared[spec.name] && t.gen == pc.gen
+	conn := t.conn
 	t.mu.Unlock()
 	if done {
 		return nil
 	}
-	if err := t.declareQueue(queue, nil); err != nil {
+	if conn == nil {
+		return fmt.Errorf("declare queue %q: %w", spec.name, amqp.ErrClosed)
+	}
+	if err := t.declare(conn, spec); err != nil {
 		return err
 	}
 	t.mu.Lock()
 	if t.gen == pc.gen {
-		t.declared[queue] = true
+		t.declared[spec.name] = true
 	}
 	t.mu.Unlock()
+	if spec.args != nil && spec.owner != "" {
+		t.noteDelayQueue(spec)
+	}
 	return nil
 }
 
@@ -210,43 +217,6 @@ func (t *Transport) forgetDeclared(queue string) {
 	t.mu.Lock()
 	delete(t.declared, queue)
 	t.mu.Unlock()
-}
-
-// declareQueue declares queue durable with args on a short-lived channel of
-// the current connection. A queue that already exists with other arguments
-// (PRECONDITION_FAILED) is used as it is: a Go service must be able to share
-// a queue that someone else declared.
-func (t *Transport) declareQueue(queue string, args amqp.Table) error {
-	t.mu.Lock()
-	conn := t.conn
-	t.mu.Unlock()
-	if conn == nil {
-		return fmt.Errorf("declare queue %q: %w", queue, amqp.ErrClosed)
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	_, err = ch.QueueDeclare(queue, true, false, false, false, args)
-	if err == nil {
-		return ch.Close()
-	}
-	var ae *amqp.Error
-	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
-		_ = ch.Close()
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	// The failed declare closed ch; check the queue exists on a new one.
-	ch, err = conn.Channel()
-	if err != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	defer ch.Close()
-	if _, perr := ch.QueueDeclarePassive(queue, true, false, false, false, nil); perr != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	t.log.Warn("queue exists with other arguments, using it as it is", slog.String("queue", queue), slog.String("declare_error", ae.Reason))
-	return nil
 }
 
 // stringTable converts string headers to an AMQP table (nil when empty).

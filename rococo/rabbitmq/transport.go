@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,12 +45,13 @@ type Transport struct {
 	wg        sync.WaitGroup
 
 	mu            sync.Mutex
-	conn          *amqp.Connection // nil while disconnected
-	gen           uint64           // increments on every new connection
-	changed       chan struct{}    // closed and replaced on every state change
-	lastErr       error            // why the last attempt failed or the connection dropped
-	everConnected bool             // ever connected
-	declared      map[string]bool  // queues declared by publishers on connection gen
+	conn          *amqp.Connection           // nil while disconnected
+	gen           uint64                     // increments on every new connection
+	changed       chan struct{}              // closed and replaced on every state change
+	lastErr       error                      // why the last attempt failed or the connection dropped
+	everConnected bool                       // ever connected
+	declared      map[string]bool            // queues declared by publishers on connection gen
+	delayQueues   map[string]map[string]bool // consumed queue -> delay queues this transport published to
 	consumers     map[*consumer]struct{}
 	tags          int
 
@@ -68,15 +71,16 @@ func New(cfg Config, log *slog.Logger) (*Transport, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Transport{
-		cfg:       cfg,
-		log:       log.With(slog.String("broker", cfg.Redacted())),
-		closing:   make(chan struct{}),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
-		changed:   make(chan struct{}),
-		declared:  map[string]bool{},
-		consumers: map[*consumer]struct{}{},
-		pool:      make(chan *pubChannel, poolSize),
+		cfg:         cfg,
+		log:         log.With(slog.String("broker", cfg.Redacted())),
+		closing:     make(chan struct{}),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+		changed:     make(chan struct{}),
+		declared:    map[string]bool{},
+		delayQueues: map[string]map[string]bool{},
+		consumers:   map[*consumer]struct{}{},
+		pool:        make(chan *pubChannel, poolSize),
 	}, nil
 }
 
@@ -294,4 +298,24 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d*4/5 + rand.N(d*2/5+1)
+}
+
+// noteDelayQueue remembers that spec, a delay queue, was published to.
+func (t *Transport) noteDelayQueue(spec queueSpec) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.delayQueues[spec.owner]
+	if m == nil {
+		m = map[string]bool{}
+		t.delayQueues[spec.owner] = m
+	}
+	m[spec.name] = true
+}
+
+// delayQueuesOf returns the delay queues of queue this transport published
+// to.
+func (t *Transport) delayQueuesOf(queue string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Sorted(maps.Keys(t.delayQueues[queue]))
 }

@@ -330,7 +330,9 @@ func TestExitWhenFinished(t *testing.T) {
 		t.Errorf("acked %d messages before the channel closed, want 3", got)
 	}
 	a.waitCount(q, 0)
-	a.waitCount(RetryQueue(q), 0)
+	for _, dq := range delayQueueNames(q) {
+		a.waitCount(dq, 0)
+	}
 }
 
 func TestCloseIdempotentAndReady(t *testing.T) {
