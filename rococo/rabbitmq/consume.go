@@ -24,6 +24,8 @@ type consumer struct {
 	log   *slog.Logger
 	tag   string           // consumer tag of the current channel; used by run only
 	conn  *amqp.Connection // connection of the current channel; used by run only
+	// checked: the delay queues were checked (at the first open).
+	checked bool
 
 	mu        sync.Mutex
 	state     error // nil while consuming
@@ -86,14 +88,20 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 	return c.out, nil
 }
 
-// open declares the queues and starts consuming on a new channel. Delay
-// queues are declared when a message first goes to one.
+// open declares the queues and starts consuming on a new channel. The first
+// open checks the delay queues that exist (declareOwned); missing ones are
+// declared when a message first goes to one.
 func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Delivery, error) {
 	t := c.t
 	if err := declareShared(conn, c.queue); err != nil {
 		return nil, nil, err
 	}
-	if err := t.declare(conn, deadLetterQueue(c.queue)); err != nil {
+	if !c.checked {
+		if err := t.declareOwned(conn, c.queue); err != nil {
+			return nil, nil, err
+		}
+		c.checked = true
+	} else if err := t.declare(conn, deadLetterQueue(c.queue)); err != nil {
 		return nil, nil, err
 	}
 	c.conn = conn

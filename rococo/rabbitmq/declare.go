@@ -65,6 +65,36 @@ func (t *Transport) declare(conn *amqp.Connection, spec queueSpec) error {
 	return fmt.Errorf("declare queue %q: %w", spec.name, err)
 }
 
+// declareOwned declares queue's dead-letter queue and checks the delay
+// queues of queue that exist (one passive declare per step of the delay
+// ladder): each owned queue that exists with other arguments than the
+// transport's is refused with a *config.Error. Missing delay queues are
+// declared when a message first goes to one.
+func (t *Transport) declareOwned(conn *amqp.Connection, queue string) error {
+	if err := t.declare(conn, deadLetterQueue(queue)); err != nil {
+		return err
+	}
+	for d := time.Millisecond; ; d = DelayStep(d + time.Millisecond) {
+		name := DelayQueue(queue, d)
+		switch _, err := queueDepth(conn, name); {
+		case err == nil:
+			if err := t.declare(conn, delayQueue(queue, d)); err != nil {
+				return err
+			}
+		case !isNotFound(err):
+			return fmt.Errorf("check queue %q: %w", name, err)
+		}
+		if d >= maxDelay {
+			return nil
+		}
+	}
+}
+
+func isNotFound(err error) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && ae.Code == amqp.NotFound
+}
+
 // declareShared checks that queue exists (a passive declare) and declares
 // it durable without arguments when it does not.
 func declareShared(conn *amqp.Connection, queue string) error {
@@ -105,7 +135,7 @@ func (t *Transport) foreignQueue(spec queueSpec, ae *amqp.Error) error {
 	return &config.Error{
 		Var:   t.cfg.QueueVariable,
 		Value: spec.owner,
-		Accepted: fmt.Sprintf("a queue whose queue %q RabbitMQ has with the arguments rococo declares (%s), but it has other arguments (%s): move its messages elsewhere, delete %q, and start the service again to declare it",
+		Accepted: fmt.Sprintf("its queue %q as rococo declares it (%s), but RabbitMQ has it with other arguments (%s): move its messages elsewhere, delete %q and start the service again",
 			spec.name, describeArgs(spec.args), ae.Reason, spec.name),
 	}
 }

@@ -17,7 +17,7 @@ const maxDelay = (1<<32 - 1) * time.Millisecond
 
 // delaySteps are the mantissas of the delay ladder, in tenths: each decade
 // of milliseconds has the steps 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6 and 8, so a
-// delay is rounded up by at most 25% and never down.
+// delay is rounded up by at most a third and never down.
 var delaySteps = [...]int64{100, 125, 150, 200, 250, 300, 400, 500, 600, 800}
 
 // DelayStep returns the delay a message asked to wait delay actually waits:
