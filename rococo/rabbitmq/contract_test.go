@@ -44,10 +44,21 @@ func TestContract(t *testing.T) {
 // reject-publish), as a full queue or a reject-publish policy does. The
 // repair deletes it; the transport declares it again.
 func breakDeadLetterQueue(t *testing.T, _ rococo.Transport, queue string) (repair func()) {
+	_, repair = breakAfterConsumer(t, queue, true)
+	return repair
+}
+
+// breakAfterConsumer deletes queue's dead-letter queue once queue has a
+// consumer and, with refusing, declares it again refusing every message.
+// broken says when that is done; the repair waits for it and deletes the
+// queue.
+func breakAfterConsumer(t *testing.T, queue string, refusing bool) (broken <-chan struct{}, repair func()) {
 	a := newAdmin(t)
 	dlq := rococo.DeadLetterQueue(queue)
-	broken := make(chan error, 1)
+	result := make(chan error, 1)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			info, err := a.channel().QueueDeclarePassive(queue, true, false, false, false, nil)
@@ -55,24 +66,26 @@ func breakDeadLetterQueue(t *testing.T, _ rococo.Transport, queue string) (repai
 				break
 			}
 			if time.Now().After(deadline) {
-				broken <- fmt.Errorf("no consumer of %s within 10s", queue)
+				result <- fmt.Errorf("no consumer of %s within 10s", queue)
 				return
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if _, err := a.channel().QueueDelete(dlq, false, false, false); err != nil {
-			broken <- fmt.Errorf("delete %s: %w", dlq, err)
+		if _, err := a.channel().QueueDelete(dlq, false, false, false); err != nil || !refusing {
+			result <- err
 			return
 		}
 		_, err := a.channel().QueueDeclare(dlq, true, false, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"})
-		broken <- err
+		result <- err
 	}()
-	return func() {
-		if err := <-broken; err != nil {
+	return done, func() {
+		if err := <-result; err != nil {
 			t.Fatalf("break %s: %v", dlq, err)
 		}
-		if _, err := a.channel().QueueDelete(dlq, false, false, false); err != nil {
-			t.Errorf("delete refusing %s: %v", dlq, err)
+		if refusing {
+			if _, err := a.channel().QueueDelete(dlq, false, false, false); err != nil {
+				t.Errorf("delete refusing %s: %v", dlq, err)
+			}
 		}
 	}
 }
