@@ -64,7 +64,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		log:     t.log.With(slog.String("queue", queue)),
 		settled: make(chan struct{}, 1),
 	}
-	conn, _, err := t.connection(ctx)
+	conn, _, err := t.consumeLink.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
 	}
@@ -153,7 +153,7 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 		c.log.Warn("rabbitmq consumer lost, resuming after reconnect")
 		logged := false
 		for {
-			conn, _, err := c.t.connection(ctx)
+			conn, _, err := c.t.consumeLink.connection(ctx)
 			if err != nil {
 				return // ctx done or closing
 			}
@@ -284,7 +284,7 @@ func (c *consumer) giveBack(ch *amqp.Channel, dels []*delivery) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	err := c.t.publish(ctx, sharedQueue(c.queue), pubs)
+	err := c.t.publish(ctx, sharedQueue(c.queue), pubs, failWhileBlocked)
 	if err != nil {
 		c.log.Warn("rabbitmq give back: copies not published, requeueing the messages instead", slog.Int("messages", len(dels)), slog.Any("error", err))
 	}

@@ -163,7 +163,7 @@ func (d *delivery) moveTo(ctx context.Context, spec queueSpec, pub amqp.Publishi
 	}
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	if err := d.c.t.publish(ctx, spec, []amqp.Publishing{pub}); err != nil {
+	if err := d.c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked); err != nil {
 		return fmt.Errorf("publish message from queue %q to %q: %w", d.msg.Queue, queue, err)
 	}
 	if !d.claim() {

@@ -23,6 +23,12 @@ const publishAttempts = 3
 // ContentType is the content type of every message the transport publishes.
 const ContentType = "application/json"
 
+// ErrBlocked is returned by the moves of Retry, Release and DeadLetter
+// while the broker blocks the publishing connection (a memory or disk
+// alarm): they fail at once instead of holding a worker until the alarm
+// ends.
+var ErrBlocked = errors.New("rabbitmq: the broker blocks publishing (resource alarm)")
+
 // errChannelClosed reports a publishing channel that died before the broker
 // confirmed a message.
 var errChannelClosed = errors.New("rabbitmq: channel closed before the broker confirmed the message")
@@ -62,7 +68,7 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 		batch := pubs[start:min(start+batchSize, len(pubs))]
 		var err error
 		for range publishAttempts {
-			if err = t.publish(ctx, sharedQueue(queue), batch); err == nil || !connectionLost(err) || ctx.Err() != nil {
+			if err = t.publish(ctx, sharedQueue(queue), batch, waitWhileBlocked); err == nil || !connectionLost(err) || ctx.Err() != nil {
 				break
 			}
 			t.log.Debug("rabbitmq publish interrupted, sending again after reconnect", slog.String("queue", queue), slog.Any("error", err))
@@ -74,10 +80,52 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	return nil
 }
 
+// whenBlocked says what publish does while the broker blocks publishing.
+type whenBlocked bool
+
+const (
+	waitWhileBlocked whenBlocked = false // Publish: wait (bounded by ctx)
+	failWhileBlocked whenBlocked = true  // moves: fail with ErrBlocked at once
+)
+
 // publish sends one batch to spec's queue on a pooled channel and waits for
 // its confirms. It declares the queue first when this connection has not
-// yet.
-func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Publishing) error {
+// yet. While the broker blocks publishing it waits or fails (see
+// whenBlocked); a move whose confirm is still outstanding when the block
+// starts fails too.
+func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Publishing, wb whenBlocked) error {
+	reason, unblocked, blocked := t.publishLink.blockedState()
+	if reason != "" {
+		if wb == failWhileBlocked {
+			return fmt.Errorf("%w: %s", ErrBlocked, reason)
+		}
+		select {
+		case <-unblocked:
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%s): %w", ErrBlocked, reason, ctx.Err())
+		}
+	}
+	if wb == waitWhileBlocked {
+		return t.publishBatch(ctx, spec, batch)
+	}
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-blocked:
+			cancel(ErrBlocked)
+		case <-bctx.Done():
+		}
+	}()
+	err := t.publishBatch(bctx, spec, batch)
+	if err != nil && errors.Is(context.Cause(bctx), ErrBlocked) {
+		return fmt.Errorf("%w (the block started before the broker confirmed the copy): %w", ErrBlocked, err)
+	}
+	return err
+}
+
+// publishBatch is publish without the blocked handling.
+func (t *Transport) publishBatch(ctx context.Context, spec queueSpec, batch []amqp.Publishing) error {
 	queue := spec.name
 	pc, err := t.getChannel(ctx)
 	if err != nil {
@@ -112,7 +160,7 @@ func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Pu
 			if pc.ch.IsClosed() {
 				return errChannelClosed
 			}
-			t.forgetDeclared(queue)
+			t.publishLink.forgetDeclared(queue)
 			return errors.New("rabbitmq: broker nacked the message (queue full with overflow reject-publish, or a broker error)")
 		}
 	}
@@ -130,7 +178,7 @@ func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Pu
 			<-pc.returns
 			n++
 		}
-		t.forgetDeclared(queue)
+		t.publishLink.forgetDeclared(queue)
 		ok = true
 		return fmt.Errorf("rabbitmq: broker returned %d message(s): %d %s", n, r.ReplyCode, r.ReplyText)
 	default:
@@ -146,7 +194,7 @@ func connectionLost(err error) bool {
 }
 
 func (t *Transport) getChannel(ctx context.Context) (*pubChannel, error) {
-	conn, gen, err := t.connection(ctx)
+	conn, gen, err := t.publishLink.connection(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -189,34 +237,22 @@ func (t *Transport) putChannel(pc *pubChannel) {
 }
 
 func (t *Transport) declareForPublish(pc *pubChannel, spec queueSpec) error {
-	t.mu.Lock()
-	done := t.declared[spec.name] && t.gen == pc.gen
-	conn := t.conn
-	t.mu.Unlock()
-	if done {
+	l := t.publishLink
+	if l.isDeclared(spec.name, pc.gen) {
 		return nil
 	}
-	if conn == nil {
+	conn, gen := l.current()
+	if conn == nil || gen != pc.gen {
 		return fmt.Errorf("declare queue %q: %w", spec.name, amqp.ErrClosed)
 	}
 	if err := t.declare(conn, spec); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	if t.gen == pc.gen {
-		t.declared[spec.name] = true
-	}
-	t.mu.Unlock()
+	l.setDeclared(spec.name, gen)
 	if spec.args != nil && spec.owner != "" {
 		t.noteDelayQueue(spec)
 	}
 	return nil
-}
-
-func (t *Transport) forgetDeclared(queue string) {
-	t.mu.Lock()
-	delete(t.declared, queue)
-	t.mu.Unlock()
 }
 
 // stringTable converts string headers to an AMQP table (nil when empty).
