@@ -27,9 +27,12 @@ type consumer struct {
 	// checked: the delay queues were checked (at the first open).
 	checked bool
 
+	qosMu sync.Mutex // serialises prefetch changes
+
 	mu        sync.Mutex
 	state     error // nil while consuming
 	unsettled int
+	held      int           // deliveries held by hold, not counted against the prefetch
 	settled   chan struct{} // capacity 1: pinged on every settle
 }
 
@@ -109,7 +112,14 @@ func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Deliv
 	if err != nil {
 		return nil, nil, fmt.Errorf("open channel: %w", err)
 	}
-	if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+	// The channel-wide (global) prefetch, not the per-consumer one: the
+	// channel has this one consumer, and RabbitMQ applies a change of the
+	// channel-wide prefetch at once (hold raises it), while a per-consumer
+	// prefetch only applies to consumers started after it.
+	c.mu.Lock()
+	prefetch := c.opts.Prefetch + c.held
+	c.mu.Unlock()
+	if err := ch.Qos(prefetch, 0, true); err != nil {
 		_ = ch.Close()
 		return nil, nil, fmt.Errorf("set prefetch %d: %w", c.opts.Prefetch, err)
 	}
@@ -332,6 +342,69 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 			}
 		}
 	}()
+}
+
+// hold keeps d (claimed, not settled), whose give-back copy could not be
+// published, without it taking a prefetch slot: the channel's prefetch is
+// raised by one meanwhile, so consuming and acking go on. After delay, and
+// once the broker no longer blocks publishing, the copy is published again
+// and d acked; when that fails too, d is nacked with requeue (the broker
+// marks it redelivered, which counts as a crash). At Close a held delivery
+// goes back to the broker with its channel.
+func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay time.Duration) {
+	c.setHeld(d.ch, 1)
+	c.t.wg.Add(1)
+	go func() {
+		defer c.t.wg.Done()
+		defer c.done()
+		defer c.setHeld(d.ch, -1)
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-c.t.closing:
+			return
+		}
+		for {
+			reason, unblocked, _ := c.t.publishLink.blockedState()
+			if reason == "" {
+				break
+			}
+			select {
+			case <-unblocked:
+			case <-c.t.closing:
+				return
+			}
+		}
+		if d.ch.IsClosed() {
+			return // the broker took it back
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		if err := c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked); err != nil {
+			c.log.Warn("rabbitmq release: copy not published again, requeueing the message", slog.String("message_id", d.msg.ID), slog.Any("error", err))
+			_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
+			return
+		}
+		_ = d.ch.Ack(d.raw.DeliveryTag, false)
+	}()
+}
+
+// setHeld counts delta more held deliveries and sets ch's prefetch to the
+// consumer's plus the held ones.
+func (c *consumer) setHeld(ch *amqp.Channel, delta int) {
+	c.qosMu.Lock()
+	defer c.qosMu.Unlock()
+	c.mu.Lock()
+	c.held += delta
+	n := c.opts.Prefetch + c.held
+	c.mu.Unlock()
+	if ch.IsClosed() {
+		return
+	}
+	if err := ch.Qos(n, 0, true); err != nil {
+		c.log.Debug("rabbitmq set prefetch", slog.Int("prefetch", n), slog.Any("error", err))
+	}
 }
 
 func (c *consumer) remove() {

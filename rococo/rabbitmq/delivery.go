@@ -105,28 +105,21 @@ func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) 
 // HeaderAttempt is published to the delay queue of delay (the queue itself
 // for 0) and the original acked, so the message comes back after delay
 // with the same Attempt and not marked Redelivered. When the copy cannot be
-// published, the original is held for delay and then nacked with requeue:
-// the message is not lost, but the broker marks it redelivered and it
-// comes back as a crash would (Attempt one higher).
+// published (the broker blocks publishing, a queue is missing), the
+// original is held without taking a prefetch slot and moved again after
+// delay, once the broker no longer blocks publishing (see consumer.hold).
 func (d *delivery) Release(ctx context.Context, delay time.Duration) error {
 	if d.settled.Load() {
 		return ErrSettled
 	}
-	err := d.moveTo(ctx, delayQueue(d.msg.Queue, delay), d.republish(d.giveBackHeaders()))
+	spec, pub := delayQueue(d.msg.Queue, delay), d.republish(d.giveBackHeaders())
+	err := d.moveTo(ctx, spec, pub)
 	if err == nil || !d.claim() {
 		return err // released, or the channel is gone and the broker has it
 	}
-	d.c.log.Warn("rabbitmq release: copy not published, requeueing the message after the delay instead",
+	d.c.log.Warn("rabbitmq release: copy not published, holding the message to move it again after the delay",
 		slog.String("message_id", d.msg.ID), slog.Duration("delay", delay), slog.Any("error", err))
-	requeue := func() {
-		defer d.c.done()
-		_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
-	}
-	if delay <= 0 {
-		requeue()
-		return nil
-	}
-	time.AfterFunc(delay, requeue)
+	d.c.hold(d, spec, pub, delay)
 	return nil
 }
 

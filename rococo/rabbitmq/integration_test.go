@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -52,6 +53,7 @@ type svcEnv struct {
 	exitWhenFinished    bool
 	healthPort          int
 	shutdownTimeout     string
+	port                int // the broker's AMQP port; 0 means 5672
 }
 
 func (e svcEnv) environ(dir string) []string {
@@ -62,7 +64,7 @@ func (e svcEnv) environ(dir string) []string {
 		"PROCESSOR_TYPE=EmailServiceProcessor",
 		"EmailServiceProcessor_QUEUE_NAME=" + e.queue,
 		"RABBITMQ_HOST=127.0.0.1",
-		"RABBITMQ_PORT=5672",
+		"RABBITMQ_PORT=" + strconv.Itoa(cmp.Or(e.port, 5672)),
 		"RABBITMQ_USER=guest",
 		"RABBITMQ_PASSWORD=guest",
 		"RABBITMQ_NUM_THREADS=" + strconv.Itoa(max(e.threads, 1)),

@@ -140,7 +140,7 @@ func (t *Transport) publishBatch(ctx context.Context, spec queueSpec, batch []am
 		if ok {
 			t.putChannel(pc)
 		} else {
-			_ = pc.ch.Close()
+			discard(pc)
 		}
 	}()
 	dcs := make([]*amqp.DeferredConfirmation, len(batch))
@@ -217,6 +217,13 @@ func (t *Transport) getChannel(ctx context.Context) (*pubChannel, error) {
 		return nil, fmt.Errorf("enable publisher confirms: %w", err)
 	}
 	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, batchSize))}, nil
+}
+
+// discard closes a channel whose publish failed, without waiting: closing
+// is a round trip that a broker blocking the connection does not answer
+// until the block ends (or the connection closes).
+func discard(pc *pubChannel) {
+	go func() { _ = pc.ch.Close() }()
 }
 
 func (t *Transport) putChannel(pc *pubChannel) {
