@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -66,28 +67,45 @@ func (t *Transport) declare(conn *amqp.Connection, spec queueSpec) error {
 }
 
 // declareOwned declares queue's dead-letter queue and checks the delay
-// queues of queue that exist (one passive declare per step of the delay
-// ladder): each owned queue that exists with other arguments than the
-// transport's is refused with a *config.Error. Missing delay queues are
-// declared when a message first goes to one.
+// queues of queue that exist (a passive declare per step of the delay
+// ladder, checkers at a time): each owned queue that exists with other
+// arguments than the transport's is refused with a *config.Error. Missing
+// delay queues are declared when a message first goes to one.
 func (t *Transport) declareOwned(conn *amqp.Connection, queue string) error {
 	if err := t.declare(conn, deadLetterQueue(queue)); err != nil {
 		return err
 	}
+	var steps []time.Duration
 	for d := time.Millisecond; ; d = DelayStep(d + time.Millisecond) {
-		name := DelayQueue(queue, d)
-		switch _, err := queueDepth(conn, name); {
-		case err == nil:
-			if err := t.declare(conn, delayQueue(queue, d)); err != nil {
-				return err
-			}
-		case !isNotFound(err):
-			return fmt.Errorf("check queue %q: %w", name, err)
-		}
+		steps = append(steps, d)
 		if d >= maxDelay {
-			return nil
+			break
 		}
 	}
+	const checkers = 8
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for w := range checkers {
+		wg.Go(func() {
+			for i := w; i < len(steps); i += checkers {
+				errs[i] = t.checkDelayQueue(conn, queue, steps[i])
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// checkDelayQueue declares queue's delay queue for step when it exists.
+func (t *Transport) checkDelayQueue(conn *amqp.Connection, queue string, step time.Duration) error {
+	name := DelayQueue(queue, step)
+	switch _, err := queueDepth(conn, name); {
+	case err == nil:
+		return t.declare(conn, delayQueue(queue, step))
+	case !isNotFound(err):
+		return fmt.Errorf("check queue %q: %w", name, err)
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {
