@@ -34,6 +34,10 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// connection attempts. Defaults 250ms and 30s.
 	ReconnectMin, ReconnectMax time.Duration
+	// MaxDeliveries is how many deliveries a message gets whose consumer
+	// dies holding it each time (a crash loop) before it is dead-lettered:
+	// MAX_RETRIES, as FromEnv sets it. 0 means no limit.
+	MaxDeliveries int
 	// QueueVariable names the variable that set the consumed queue, for
 	// the configuration errors about the queues that go with it. Default
 	// "QUEUE_NAME"; FromEnv sets <PROCESSOR_TYPE>_QUEUE_NAME.

@@ -219,6 +219,9 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 			if !ok {
 				return stopLost
 			}
+			if d.Redelivered && c.bump(ch, &d) {
+				continue
+			}
 			del := c.newDelivery(ch, &d)
 			c.add()
 			select {

@@ -54,7 +54,7 @@ func (c *consumer) newDelivery(ch *amqp.Channel, d *amqp.Delivery) *delivery {
 			Body:        d.Body,
 			Headers:     stringHeaders(d.Headers),
 			Attempt:     attempt,
-			Redelivered: d.Redelivered,
+			Redelivered: d.Redelivered || d.Headers[headerRedelivered] != nil,
 			Queue:       c.queue,
 		},
 	}
@@ -94,6 +94,7 @@ func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) 
 		return ErrSettled
 	}
 	headers := d.copyHeaders()
+	delete(headers, headerRedelivered)
 	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt + 1)
 	if cause != nil {
 		headers[rococo.HeaderError] = truncate(cause.Error())
@@ -174,6 +175,7 @@ func (d *delivery) moveTo(ctx context.Context, spec queueSpec, pub amqp.Publishi
 // attempt.
 func (d *delivery) giveBackHeaders() amqp.Table {
 	h := d.copyHeaders()
+	delete(h, headerRedelivered)
 	h[rococo.HeaderAttempt] = int32(d.msg.Attempt)
 	return h
 }

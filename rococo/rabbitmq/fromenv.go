@@ -34,6 +34,7 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 		e.cfg.ConnectionName = "rococo " + c.ProcessorType
 		e.cfg.QueueVariable = c.ProcessorType + "_QUEUE_NAME"
 	}
+	e.cfg.MaxDeliveries = c.MaxRetries
 	e.cfg.Host = env.String("RABBITMQ_HOST", "localhost")
 	if !config.ValidHost(e.cfg.Host) && net.ParseIP(e.cfg.Host) == nil {
 		return nil, env.Error("RABBITMQ_HOST", "a host name or IP address")
