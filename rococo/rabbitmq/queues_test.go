@@ -119,3 +119,37 @@ func TestServiceExitsOnForeignDeadLetterQueue(t *testing.T) {
 		t.Errorf("no plain line naming EmailServiceProcessor_QUEUE_NAME and the fix for %q in the output", dlq)
 	}
 }
+
+// TestPermanentConnectionErrorsNameTheSetting: an unknown virtual host or a
+// refused login fails Consume at once with a *config.Error naming the
+// variable to fix, instead of being retried forever.
+func TestPermanentConnectionErrorsNameTheSetting(t *testing.T) {
+	rococotestBroker(t)
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		wantVar string
+	}{
+		{"unknown virtual host", func(c *Config) { c.VirtualHost = "rococo-no-such-vhost" }, "RABBITMQ_VIRTUAL_HOST"},
+		{"wrong password", func(c *Config) { c.Password = "not-the-password" }, "RABBITMQ_USER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			tt.edit(&cfg)
+			tr := newTransport(t, cfg)
+			ctx := ctxTimeout(t, 20*time.Second)
+			_, err := tr.Consume(ctx, queueName(t), rococo.ConsumeOptions{})
+			var ce *config.Error
+			if !errors.As(err, &ce) || ce.Var != tt.wantVar {
+				t.Fatalf("Consume() = %v, want a *config.Error naming %s", err, tt.wantVar)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("Consume() waited for its ctx instead of failing at once: %v", err)
+			}
+			if strings.Contains(err.Error(), "not-the-password") {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
+	}
+}
