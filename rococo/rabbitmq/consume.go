@@ -27,7 +27,8 @@ type consumer struct {
 	// checked: the delay queues were checked (at the first open).
 	checked bool
 
-	qosMu sync.Mutex // serialises prefetch changes
+	limit int           // prefetch of the current consumer; used by run only
+	resub chan struct{} // capacity 1: held changed, resubscribe
 
 	mu        sync.Mutex
 	state     error // nil while consuming
@@ -66,6 +67,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		out:     make(chan rococo.Delivery),
 		log:     t.log.With(slog.String("queue", queue)),
 		settled: make(chan struct{}, 1),
+		resub:   make(chan struct{}, 1),
 	}
 	conn, _, err := t.consumeLink.connection(ctx)
 	if err != nil {
@@ -112,17 +114,14 @@ func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Deliv
 	if err != nil {
 		return nil, nil, fmt.Errorf("open channel: %w", err)
 	}
-	// The channel-wide (global) prefetch, not the per-consumer one: the
-	// channel has this one consumer, and RabbitMQ applies a change of the
-	// channel-wide prefetch at once (hold raises it), while a per-consumer
-	// prefetch only applies to consumers started after it.
 	c.mu.Lock()
 	prefetch := c.opts.Prefetch + c.held
 	c.mu.Unlock()
-	if err := ch.Qos(prefetch, 0, true); err != nil {
+	if err := ch.Qos(prefetch, 0, false); err != nil {
 		_ = ch.Close()
-		return nil, nil, fmt.Errorf("set prefetch %d: %w", c.opts.Prefetch, err)
+		return nil, nil, fmt.Errorf("set prefetch %d: %w", prefetch, err)
 	}
+	c.limit = prefetch
 	c.tag = t.nextTag(c.queue)
 	dels, err := ch.Consume(c.queue, c.tag, false, false, false, false, nil)
 	if err != nil {
@@ -148,7 +147,7 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 	defer c.remove()
 	delay := c.t.cfg.ReconnectMin
 	for {
-		switch c.forward(ctx, ch, dels) {
+		switch c.forward(ctx, ch, &dels) {
 		case stopClosing:
 			_ = ch.Close()
 			return
@@ -196,7 +195,7 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 }
 
 // forward hands deliveries out until it has to stop, and says why.
-func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.Delivery) stopReason {
+func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels *<-chan amqp.Delivery) stopReason {
 	var idle <-chan time.Time
 	var timer *time.Timer
 	if c.opts.ExitWhenFinished {
@@ -215,26 +214,16 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 				return stopFinished
 			}
 			timer.Reset(c.t.cfg.ExitIdle)
-		case d, ok := <-dels:
+		case <-c.resub:
+			if stop, ok := c.resubscribe(ctx, ch, dels); !ok {
+				return stop
+			}
+		case d, ok := <-*dels:
 			if !ok {
 				return stopLost
 			}
-			if d.Redelivered && c.bump(ch, &d) {
-				continue
-			}
-			del := c.newDelivery(ch, &d)
-			c.add()
-			select {
-			case c.out <- del:
-			case <-ctx.Done():
-				if del.claim() {
-					c.giveBack(ch, []*delivery{del})
-					c.done()
-				}
-				return stopCancelled
-			case <-c.t.closing:
-				c.done()
-				return stopClosing
+			if stop, ok := c.handOut(ctx, ch, &d); !ok {
+				return stop
 			}
 			if timer != nil {
 				if !timer.Stop() {
@@ -247,6 +236,73 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 			}
 		}
 	}
+}
+
+// handOut hands d to a receiver of out (after bump for a redelivered one);
+// false when the consumer has to stop first, and why.
+func (c *consumer) handOut(ctx context.Context, ch *amqp.Channel, d *amqp.Delivery) (stopReason, bool) {
+	if d.Redelivered && c.bump(ch, d) {
+		return 0, true
+	}
+	del := c.newDelivery(ch, d)
+	c.add()
+	select {
+	case c.out <- del:
+		return 0, true
+	case <-ctx.Done():
+		if del.claim() {
+			c.giveBack(ch, []*delivery{del})
+			c.done()
+		}
+		return stopCancelled, false
+	case <-c.t.closing:
+		c.done()
+		return stopClosing, false
+	}
+}
+
+// resubscribe replaces the consumer by one whose prefetch is the
+// consumer's plus the deliveries hold keeps (RabbitMQ applies a
+// per-consumer prefetch to consumers started after it): a new consumer
+// starts on ch, the old one is cancelled, and what the old one still
+// delivers is handed out before the new one's deliveries. false when the
+// consumer has to stop, and why.
+func (c *consumer) resubscribe(ctx context.Context, ch *amqp.Channel, dels *<-chan amqp.Delivery) (stopReason, bool) {
+	c.mu.Lock()
+	want := c.opts.Prefetch + c.held
+	c.mu.Unlock()
+	if want == c.limit {
+		return 0, true
+	}
+	if err := ch.Qos(want, 0, false); err != nil {
+		c.log.Warn("rabbitmq raise prefetch for held messages", slog.Int("prefetch", want), slog.Any("error", err))
+		return stopLost, false
+	}
+	tag := c.t.nextTag(c.queue)
+	fresh, err := ch.Consume(c.queue, tag, false, false, false, false, nil)
+	if err != nil {
+		c.log.Warn("rabbitmq resubscribe with a new prefetch", slog.Int("prefetch", want), slog.Any("error", err))
+		return stopLost, false
+	}
+	old, oldTag := *dels, c.tag
+	*dels, c.tag, c.limit = fresh, tag, want
+	if err := ch.Cancel(oldTag, false); err != nil {
+		return stopLost, false
+	}
+	// After cancel-ok the library closes old once it delivered the rest.
+	for d := range old {
+		if stop, ok := c.handOut(ctx, ch, &d); !ok {
+			var back []*delivery
+			for d := range old {
+				back = append(back, c.newDelivery(ch, &d))
+			}
+			if len(back) > 0 && !ch.IsClosed() {
+				c.giveBack(ch, back)
+			}
+			return stop, false
+		}
+	}
+	return 0, true
 }
 
 // finished reports that nothing is unsettled and the queue and the delay
@@ -355,12 +411,22 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 // marks it redelivered, which counts as a crash). At Close a held delivery
 // goes back to the broker with its channel.
 func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay time.Duration) {
-	c.setHeld(d.ch, 1)
-	c.t.wg.Add(1)
+	c.t.mu.Lock()
+	select {
+	case <-c.t.closing:
+		// Closing: the channel closes and the broker takes it back.
+		c.t.mu.Unlock()
+		c.done()
+		return
+	default:
+	}
+	c.t.wg.Add(1) // under mu, ordered with Close's close(closing)
+	c.t.mu.Unlock()
+	c.setHeld(1)
 	go func() {
 		defer c.t.wg.Done()
 		defer c.done()
-		defer c.setHeld(d.ch, -1)
+		defer c.setHeld(-1)
 		timer := time.NewTimer(delay)
 		defer timer.Stop()
 		select {
@@ -393,20 +459,19 @@ func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay 
 	}()
 }
 
-// setHeld counts delta more held deliveries and sets ch's prefetch to the
-// consumer's plus the held ones.
-func (c *consumer) setHeld(ch *amqp.Channel, delta int) {
-	c.qosMu.Lock()
-	defer c.qosMu.Unlock()
+// setHeld counts delta more held deliveries and asks forward to
+// resubscribe with a prefetch that leaves them out (see resubscribe). The
+// prefetch goes back to the consumer's once nothing is held.
+func (c *consumer) setHeld(delta int) {
 	c.mu.Lock()
 	c.held += delta
-	n := c.opts.Prefetch + c.held
+	held := c.held
 	c.mu.Unlock()
-	if ch.IsClosed() {
-		return
-	}
-	if err := ch.Qos(n, 0, true); err != nil {
-		c.log.Debug("rabbitmq set prefetch", slog.Int("prefetch", n), slog.Any("error", err))
+	if delta > 0 || held == 0 {
+		select {
+		case c.resub <- struct{}{}:
+		default:
+		}
 	}
 }
 
