@@ -39,9 +39,10 @@ type consumer struct {
 
 // Consume declares queue (durable, no arguments, as Python rococo does) when
 // it is missing and uses it whatever its arguments when it exists, declares
-// its dead-letter queue <queue>.dlq (durable, no arguments; one that exists
-// with other arguments is refused with a *config.Error), sets the prefetch count to opts.Prefetch and delivers the
-// queue's messages. It waits for the first connection (bounded by ctx), and
+// its dead-letter queue <queue>.dlq (durable, no arguments) and checks its
+// existing delay queues (a queue of its own that exists with other
+// arguments is refused with a *config.Error), sets the prefetch count to
+// opts.Prefetch and delivers the queue's messages. It waits for the first connection (bounded by ctx), and
 // returns an error when that connection or the first set-up fails. After
 // that it resumes by itself after connection or channel loss.
 //
