@@ -72,7 +72,11 @@ func (bt *busTest) newBus() *rabbitmq.Bus {
 func (bt *busTest) deleteQueues(listener string) string {
 	q := band.ListenerQueue(bt.name, listener)
 	bt.t.Cleanup(func() {
-		for _, n := range []string{q, rabbitmq.RetryQueue(q), rococo.DeadLetterQueue(q)} {
+		names := []string{q, rococo.DeadLetterQueue(q)}
+		for d := time.Millisecond; d <= time.Minute; d = rabbitmq.DelayStep(d + time.Millisecond) {
+			names = append(names, rabbitmq.DelayQueue(q, d)) // every delay step a retry may have used
+		}
+		for _, n := range names {
 			if ch, err := bt.admin.Channel(); err == nil {
 				_, _ = ch.QueueDelete(n, false, false, false)
 				_ = ch.Close()

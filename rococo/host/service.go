@@ -108,6 +108,11 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		}
 		defer closeLogged(log, "transport", tr)
 		d.transport, d.concurrency = tr, tcfg.Concurrency()
+		if b, ok := tr.(metrics.BlockReporter); ok {
+			if err := metrics.RegisterBrokerBlocked(d.registry, b); err != nil {
+				return s.failed("register metrics", err)
+			}
+		}
 		d.locker, _ = tcfg.(leader.Locker)
 		if s.band != nil {
 			s.band.SetPublisher(tr)

@@ -127,3 +127,34 @@ func TestOutcomeString(t *testing.T) {
 		}
 	}
 }
+
+type fakeBlocked struct{ blocked bool }
+
+func (f *fakeBlocked) Blocked() bool { return f.blocked }
+
+func TestRegisterBrokerBlocked(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	b := &fakeBlocked{}
+	if err := metrics.RegisterBrokerBlocked(reg, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		blocked bool
+		want    float64
+	}{{false, 0}, {true, 1}, {false, 0}} {
+		b.blocked = tt.blocked
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mfs) != 1 || mfs[0].GetName() != "rococo_broker_blocked" {
+			t.Fatalf("gathered %v, want rococo_broker_blocked", mfs)
+		}
+		if got := mfs[0].GetMetric()[0].GetGauge().GetValue(); got != tt.want {
+			t.Errorf("blocked=%v: gauge = %v, want %v", tt.blocked, got, tt.want)
+		}
+	}
+	if err := metrics.RegisterBrokerBlocked(reg, b); err == nil {
+		t.Error("second registration = nil, want an error")
+	}
+}

@@ -131,8 +131,10 @@ func benchRuntime(b *testing.B, conc int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Connect before the timer, as the plain loop does.
-	if _, _, err := tr.connection(ctx); err != nil {
-		b.Fatal(err)
+	for _, l := range []*link{tr.consumeLink, tr.publishLink} {
+		if _, _, err := l.connection(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 	runErr := make(chan error, 1)
 	b.StartTimer()

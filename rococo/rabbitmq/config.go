@@ -34,6 +34,14 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the exponential backoff between
 	// connection attempts. Defaults 250ms and 30s.
 	ReconnectMin, ReconnectMax time.Duration
+	// MaxDeliveries is how many deliveries a message gets whose consumer
+	// dies holding it each time (a crash loop) before it is dead-lettered:
+	// MAX_RETRIES, as FromEnv sets it. 0 means no limit.
+	MaxDeliveries int
+	// QueueVariable names the variable that set the consumed queue, for
+	// the configuration errors about the queues that go with it. Default
+	// "QUEUE_NAME"; FromEnv sets <PROCESSOR_TYPE>_QUEUE_NAME.
+	QueueVariable string
 	// ExitIdle is how long a consumer with ExitWhenFinished waits without a
 	// delivery before it checks whether its queue is empty. Default 1s.
 	ExitIdle time.Duration
@@ -72,6 +80,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
+	}
+	if c.QueueVariable == "" {
+		c.QueueVariable = "QUEUE_NAME"
 	}
 	if c.ExitIdle <= 0 {
 		c.ExitIdle = time.Second

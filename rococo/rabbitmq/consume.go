@@ -14,13 +14,6 @@ import (
 	"github.com/rococo-go/rococo/rococo"
 )
 
-// RetrySuffix is appended to a queue name to name its delay queue.
-const RetrySuffix = ".retry"
-
-// RetryQueue returns the name of queue's delay queue: messages published to
-// it with a per-message expiration dead-letter back to queue when it expires.
-func RetryQueue(queue string) string { return queue + RetrySuffix }
-
 // consumer feeds one queue's deliveries to the out channel across
 // reconnects.
 type consumer struct {
@@ -29,28 +22,36 @@ type consumer struct {
 	opts  rococo.ConsumeOptions
 	out   chan rococo.Delivery
 	log   *slog.Logger
-	tag   string // consumer tag of the current channel; used by run only
+	tag   string           // consumer tag of the current channel; used by run only
+	conn  *amqp.Connection // connection of the current channel; used by run only
+	// checked: the delay queues were checked (at the first open).
+	checked bool
+
+	limit int           // prefetch of the current consumer; used by run only
+	resub chan struct{} // capacity 1: held changed, resubscribe
 
 	mu        sync.Mutex
 	state     error // nil while consuming
 	unsettled int
+	held      int           // deliveries held by hold, not counted against the prefetch
 	settled   chan struct{} // capacity 1: pinged on every settle
 }
 
-// Consume declares queue (durable, no arguments, as Python rococo does), its
-// delay queue <queue>.retry and its dead-letter queue <queue>.dlq when they
-// are missing, sets the prefetch count to opts.Prefetch and delivers the
-// queue's messages. It waits for the first connection (bounded by ctx), and
+// Consume declares queue (durable, no arguments, as Python rococo does) when
+// it is missing and uses it whatever its arguments when it exists, declares
+// its dead-letter queue <queue>.dlq (durable, no arguments) and checks its
+// existing delay queues (a queue of its own that exists with other
+// arguments is refused with a *config.Error), sets the prefetch count to
+// opts.Prefetch and delivers the queue's messages. It waits for the first connection (bounded by ctx), and
 // returns an error when that connection or the first set-up fails. After
 // that it resumes by itself after connection or channel loss.
 //
-// The returned channel is buffered up to opts.Prefetch. When ctx is
-// cancelled, deliveries still in that buffer are taken back, the consumer is
-// cancelled at the broker (no new deliveries), deliveries the library
-// buffered are requeued, and the channel closes; deliveries a receiver
-// already took can still be settled until every one is, or until Close.
-//
-// opts.WaitTime and opts.VisibilityTimeout are SQS settings and are ignored.
+// The returned channel is unbuffered. When ctx is cancelled, the consumer
+// is cancelled at the broker (no new deliveries), deliveries read ahead and
+// not handed out are given back (copies published to the queue, the
+// originals acked: they keep their attempt and are not marked
+// redelivered), and the channel closes; deliveries a receiver already took
+// can still be settled until every one is, or until Close.
 func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.ConsumeOptions) (<-chan rococo.Delivery, error) {
 	if queue == "" {
 		return nil, errors.New("rabbitmq: consume: empty queue name")
@@ -62,14 +63,14 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		t:     t,
 		queue: queue,
 		opts:  opts,
-		// Buffered up to the prefetch so the forwarding goroutine and the
-		// workers do not meet for every delivery; reclaim takes back what is
-		// still buffered when the consumer stops.
-		out:     make(chan rococo.Delivery, opts.Prefetch),
+		// Unbuffered: a delivery is handed out only to a receiver waiting
+		// for it, so none is left in a buffer when the consumer stops.
+		out:     make(chan rococo.Delivery),
 		log:     t.log.With(slog.String("queue", queue)),
 		settled: make(chan struct{}, 1),
+		resub:   make(chan struct{}, 1),
 	}
-	conn, _, err := t.connection(ctx)
+	conn, _, err := t.consumeLink.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
 	}
@@ -93,29 +94,35 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 	return c.out, nil
 }
 
-// open declares the queues and starts consuming on a new channel.
+// open declares the queues and starts consuming on a new channel. The first
+// open checks the delay queues that exist (declareOwned); missing ones are
+// declared when a message first goes to one.
 func (c *consumer) open(conn *amqp.Connection) (*amqp.Channel, <-chan amqp.Delivery, error) {
 	t := c.t
-	if err := t.declareQueue(c.queue, nil); err != nil {
+	if err := declareShared(conn, c.queue); err != nil {
 		return nil, nil, err
 	}
-	if err := t.declareQueue(RetryQueue(c.queue), amqp.Table{
-		"x-dead-letter-exchange":    "",
-		"x-dead-letter-routing-key": c.queue,
-	}); err != nil {
+	if !c.checked {
+		if err := t.declareOwned(conn, c.queue); err != nil {
+			return nil, nil, err
+		}
+		c.checked = true
+	} else if err := t.declare(conn, deadLetterQueue(c.queue)); err != nil {
 		return nil, nil, err
 	}
-	if err := t.declareQueue(rococo.DeadLetterQueue(c.queue), nil); err != nil {
-		return nil, nil, err
-	}
+	c.conn = conn
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open channel: %w", err)
 	}
-	if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+	c.mu.Lock()
+	prefetch := c.opts.Prefetch + c.held
+	c.mu.Unlock()
+	if err := ch.Qos(prefetch, 0, false); err != nil {
 		_ = ch.Close()
-		return nil, nil, fmt.Errorf("set prefetch %d: %w", c.opts.Prefetch, err)
+		return nil, nil, fmt.Errorf("set prefetch %d: %w", prefetch, err)
 	}
+	c.limit = prefetch
 	c.tag = t.nextTag(c.queue)
 	dels, err := ch.Consume(c.queue, c.tag, false, false, false, false, nil)
 	if err != nil {
@@ -141,17 +148,13 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 	defer c.remove()
 	delay := c.t.cfg.ReconnectMin
 	for {
-		switch c.forward(ctx, ch, dels) {
+		switch c.forward(ctx, ch, &dels) {
 		case stopClosing:
-			c.reclaim(false)
 			_ = ch.Close()
 			return
 		case stopCancelled, stopFinished:
-			c.reclaim(true)
 			c.cancel(ch, dels)
 			return
-		case stopLost:
-			c.reclaim(false)
 		}
 		if !ch.IsClosed() {
 			_ = ch.Close()
@@ -160,7 +163,7 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 		c.log.Warn("rabbitmq consumer lost, resuming after reconnect")
 		logged := false
 		for {
-			conn, _, err := c.t.connection(ctx)
+			conn, _, err := c.t.consumeLink.connection(ctx)
 			if err != nil {
 				return // ctx done or closing
 			}
@@ -193,7 +196,7 @@ func (c *consumer) run(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.D
 }
 
 // forward hands deliveries out until it has to stop, and says why.
-func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan amqp.Delivery) stopReason {
+func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels *<-chan amqp.Delivery) stopReason {
 	var idle <-chan time.Time
 	var timer *time.Timer
 	if c.opts.ExitWhenFinished {
@@ -208,25 +211,20 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 		case <-c.t.closing:
 			return stopClosing
 		case <-idle:
-			if c.finished(ch) {
+			if c.finished() {
 				return stopFinished
 			}
 			timer.Reset(c.t.cfg.ExitIdle)
-		case d, ok := <-dels:
+		case <-c.resub:
+			if stop, ok := c.resubscribe(ctx, ch, dels); !ok {
+				return stop
+			}
+		case d, ok := <-*dels:
 			if !ok {
 				return stopLost
 			}
-			del := c.newDelivery(ch, &d)
-			c.add()
-			select {
-			case c.out <- del:
-			case <-ctx.Done():
-				_ = d.Nack(false, true)
-				c.done()
-				return stopCancelled
-			case <-c.t.closing:
-				c.done()
-				return stopClosing
+			if stop, ok := c.handOut(ctx, ch, &d); !ok {
+				return stop
 			}
 			if timer != nil {
 				if !timer.Stop() {
@@ -241,18 +239,84 @@ func (c *consumer) forward(ctx context.Context, ch *amqp.Channel, dels <-chan am
 	}
 }
 
-// finished reports that nothing is unsettled and the queue and its delay
-// queue hold no message.
-func (c *consumer) finished(ch *amqp.Channel) bool {
+// handOut hands d to a receiver of out (after bump for a redelivered one);
+// false when the consumer has to stop first, and why.
+func (c *consumer) handOut(ctx context.Context, ch *amqp.Channel, d *amqp.Delivery) (stopReason, bool) {
+	if d.Redelivered && c.bump(ch, d) {
+		return 0, true
+	}
+	del := c.newDelivery(ch, d)
+	c.add()
+	select {
+	case c.out <- del:
+		return 0, true
+	case <-ctx.Done():
+		if del.claim() {
+			c.giveBack(ch, []*delivery{del})
+			c.done()
+		}
+		return stopCancelled, false
+	case <-c.t.closing:
+		c.done()
+		return stopClosing, false
+	}
+}
+
+// resubscribe replaces the consumer by one whose prefetch is the
+// consumer's plus the deliveries hold keeps (RabbitMQ applies a
+// per-consumer prefetch to consumers started after it): a new consumer
+// starts on ch, the old one is cancelled, and what the old one still
+// delivers is handed out before the new one's deliveries. false when the
+// consumer has to stop, and why.
+func (c *consumer) resubscribe(ctx context.Context, ch *amqp.Channel, dels *<-chan amqp.Delivery) (stopReason, bool) {
+	c.mu.Lock()
+	want := c.opts.Prefetch + c.held
+	c.mu.Unlock()
+	if want == c.limit {
+		return 0, true
+	}
+	if err := ch.Qos(want, 0, false); err != nil {
+		c.log.Warn("rabbitmq raise prefetch for held messages", slog.Int("prefetch", want), slog.Any("error", err))
+		return stopLost, false
+	}
+	tag := c.t.nextTag(c.queue)
+	fresh, err := ch.Consume(c.queue, tag, false, false, false, false, nil)
+	if err != nil {
+		c.log.Warn("rabbitmq resubscribe with a new prefetch", slog.Int("prefetch", want), slog.Any("error", err))
+		return stopLost, false
+	}
+	old, oldTag := *dels, c.tag
+	*dels, c.tag, c.limit = fresh, tag, want
+	if err := ch.Cancel(oldTag, false); err != nil {
+		return stopLost, false
+	}
+	// After cancel-ok the library closes old once it delivered the rest.
+	for d := range old {
+		if stop, ok := c.handOut(ctx, ch, &d); !ok {
+			var back []*delivery
+			for d := range old {
+				back = append(back, c.newDelivery(ch, &d))
+			}
+			if len(back) > 0 && !ch.IsClosed() {
+				c.giveBack(ch, back)
+			}
+			return stop, false
+		}
+	}
+	return 0, true
+}
+
+// finished reports that nothing is unsettled and the queue and the delay
+// queues this transport used for it hold no message.
+func (c *consumer) finished() bool {
 	c.mu.Lock()
 	n := c.unsettled
 	c.mu.Unlock()
 	if n > 0 {
 		return false
 	}
-	for _, q := range []string{c.queue, RetryQueue(c.queue)} {
-		info, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
-		if err != nil || info.Messages > 0 {
+	for _, q := range append([]string{c.queue}, c.t.delayQueuesOf(c.queue)...) {
+		if n, err := queueDepth(c.conn, q); err != nil || n > 0 {
 			return false
 		}
 	}
@@ -261,28 +325,49 @@ func (c *consumer) finished(ch *amqp.Channel) bool {
 	return c.unsettled == 0
 }
 
-// reclaim takes back the deliveries still buffered in out (not yet taken by
-// a worker), so none is handed out after the consumer stopped. With nack
-// they go back to the queue at once; otherwise their channel is gone or
-// closing and the broker requeues them.
-func (c *consumer) reclaim(nack bool) {
-	for {
-		select {
-		case d := <-c.out:
-			del := d.(*delivery)
-			if del.claim() {
-				if nack {
-					_ = del.ch.Nack(del.raw.DeliveryTag, false, true)
-				}
-				c.done()
-			}
-		default:
-			return
+// queueDepth returns the number of ready messages in queue, checked on a
+// short-lived channel of conn (a passive declare of a missing queue closes
+// its channel).
+func queueDepth(conn *amqp.Connection, queue string) (int, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return 0, err
+	}
+	defer ch.Close()
+	info, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		return 0, err
+	}
+	return info.Messages, nil
+}
+
+// giveBack hands deliveries of ch (claimed, not processed) back to the
+// queue: copies with the same attempt are published to the queue's tail,
+// then the originals are acked, so they come back neither with a higher
+// attempt nor marked redelivered. When the copies cannot be published, the
+// originals are nacked with requeue: nothing is lost, but the broker marks
+// them redelivered.
+func (c *consumer) giveBack(ch *amqp.Channel, dels []*delivery) {
+	pubs := make([]amqp.Publishing, len(dels))
+	for i, d := range dels {
+		pubs[i] = d.republish(d.giveBackHeaders())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	err := c.t.publish(ctx, sharedQueue(c.queue), pubs, failWhileBlocked)
+	if err != nil {
+		c.log.Warn("rabbitmq give back: copies not published, requeueing the messages instead", slog.Int("messages", len(dels)), slog.Any("error", err))
+	}
+	for _, d := range dels {
+		if err == nil {
+			_ = ch.Ack(d.raw.DeliveryTag, false)
+		} else {
+			_ = ch.Nack(d.raw.DeliveryTag, false, true)
 		}
 	}
 }
 
-// cancel stops the consumer at the broker, requeues what the library
+// cancel stops the consumer at the broker, gives back what the library
 // buffered, and closes the channel once every delivery handed out was
 // settled (or at Close).
 func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
@@ -292,8 +377,12 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 		c.log.Debug("rabbitmq cancel consumer", slog.Any("error", err))
 		_ = ch.Close()
 	}
+	var back []*delivery
 	for d := range dels {
-		_ = d.Nack(false, true)
+		back = append(back, c.newDelivery(ch, &d))
+	}
+	if len(back) > 0 && !ch.IsClosed() {
+		c.giveBack(ch, back)
 	}
 	c.t.wg.Add(1)
 	go func() {
@@ -313,6 +402,78 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 			}
 		}
 	}()
+}
+
+// hold keeps d (claimed, not settled), whose give-back copy could not be
+// published, without it taking a prefetch slot: the channel's prefetch is
+// raised by one meanwhile, so consuming and acking go on. After delay, and
+// once the broker no longer blocks publishing, the copy is published again
+// and d acked; when that fails too, d is nacked with requeue (the broker
+// marks it redelivered, which counts as a crash). At Close a held delivery
+// goes back to the broker with its channel.
+func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay time.Duration) {
+	c.t.mu.Lock()
+	select {
+	case <-c.t.closing:
+		// Closing: the channel closes and the broker takes it back.
+		c.t.mu.Unlock()
+		c.done()
+		return
+	default:
+	}
+	c.t.wg.Add(1) // under mu, ordered with Close's close(closing)
+	c.t.mu.Unlock()
+	c.setHeld(1)
+	go func() {
+		defer c.t.wg.Done()
+		defer c.done()
+		defer c.setHeld(-1)
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-c.t.closing:
+			return
+		}
+		for {
+			reason, unblocked, _ := c.t.publishLink.blockedState()
+			if reason == "" {
+				break
+			}
+			select {
+			case <-unblocked:
+			case <-c.t.closing:
+				return
+			}
+		}
+		if d.ch.IsClosed() {
+			return // the broker took it back
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		defer cancel()
+		if err := c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked); err != nil {
+			c.log.Warn("rabbitmq release: copy not published again, requeueing the message", slog.String("message_id", d.msg.ID), slog.Any("error", err))
+			_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
+			return
+		}
+		_ = d.ch.Ack(d.raw.DeliveryTag, false)
+	}()
+}
+
+// setHeld counts delta more held deliveries and asks forward to
+// resubscribe with a prefetch that leaves them out (see resubscribe). The
+// prefetch goes back to the consumer's once nothing is held.
+func (c *consumer) setHeld(delta int) {
+	c.mu.Lock()
+	c.held += delta
+	held := c.held
+	c.mu.Unlock()
+	if delta > 0 || held == 0 {
+		select {
+		case c.resub <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *consumer) remove() {

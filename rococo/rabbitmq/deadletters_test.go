@@ -32,7 +32,7 @@ func TestDeadLetters_list_and_replay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deleteQueues(t, queue, RetryQueue(queue), rococo.DeadLetterQueue(queue)) })
+	t.Cleanup(func() { deleteQueues(t, ownedQueueNames(queue)...) })
 	tr, err := tc.Open(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

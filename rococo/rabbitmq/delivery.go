@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +38,13 @@ type delivery struct {
 var _ rococo.Delivery = (*delivery)(nil)
 
 func (c *consumer) newDelivery(ch *amqp.Channel, d *amqp.Delivery) *delivery {
+	attempt := attemptOf(d.Headers)
+	if d.Redelivered {
+		// The transport gives messages back by publishing copies, never by
+		// a requeue: a message the broker redelivers was held by a consumer
+		// that died or lost its connection (a crash), which counts.
+		attempt++
+	}
 	return &delivery{
 		c:   c,
 		ch:  ch,
@@ -46,8 +53,8 @@ func (c *consumer) newDelivery(ch *amqp.Channel, d *amqp.Delivery) *delivery {
 			ID:          d.MessageId,
 			Body:        d.Body,
 			Headers:     stringHeaders(d.Headers),
-			Attempt:     attemptOf(d.Headers),
-			Redelivered: d.Redelivered,
+			Attempt:     attempt,
+			Redelivered: d.Redelivered || d.Headers[headerRedelivered] != nil,
 			Queue:       c.queue,
 		},
 	}
@@ -77,41 +84,43 @@ func (d *delivery) Ack(context.Context) error {
 }
 
 // Retry publishes a copy of the message, with its headers, properties and
-// HeaderAttempt increased, to the delay queue <queue>.retry with a
-// per-message expiration of delay; when it expires the broker dead-letters
-// it back to the queue. Once the broker confirmed the copy, the original is
-// acked. When the copy cannot be published, the delivery stays unsettled
-// (settle it again, e.g. with Release).
+// HeaderAttempt increased, to the delay queue of delay (DelayQueue; the
+// queue itself for 0); when the delay queue's TTL expires the broker
+// dead-letters it back to the queue. Once the broker confirmed the copy, the
+// original is acked. When the copy cannot be published, the delivery stays
+// unsettled (settle it again, e.g. with Release).
 func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) error {
 	if d.settled.Load() {
 		return ErrSettled
 	}
 	headers := d.copyHeaders()
+	delete(headers, headerRedelivered)
 	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt + 1)
 	if cause != nil {
 		headers[rococo.HeaderError] = truncate(cause.Error())
 	}
-	pub := d.republish(headers)
-	pub.Expiration = strconv.FormatInt(max(delay.Milliseconds(), 0), 10)
-	return d.moveTo(ctx, RetryQueue(d.msg.Queue), pub)
+	return d.moveTo(ctx, delayQueue(d.msg.Queue, delay), d.republish(headers))
 }
 
-// Release gives the message back unprocessed: after delay (at once for 0)
-// it is nacked with requeue, so the broker delivers it again. Until then it
-// is held, counting against the prefetch.
-func (d *delivery) Release(_ context.Context, delay time.Duration) error {
-	if !d.claim() {
+// Release gives the message back unprocessed: a copy with the same
+// HeaderAttempt is published to the delay queue of delay (the queue itself
+// for 0) and the original acked, so the message comes back after delay
+// with the same Attempt and not marked Redelivered. When the copy cannot be
+// published (the broker blocks publishing, a queue is missing), the
+// original is held without taking a prefetch slot and moved again after
+// delay, once the broker no longer blocks publishing (see consumer.hold).
+func (d *delivery) Release(ctx context.Context, delay time.Duration) error {
+	if d.settled.Load() {
 		return ErrSettled
 	}
-	requeue := func() {
-		defer d.c.done()
-		_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
+	spec, pub := delayQueue(d.msg.Queue, delay), d.republish(d.giveBackHeaders())
+	err := d.moveTo(ctx, spec, pub)
+	if err == nil || !d.claim() {
+		return err // released, or the channel is gone and the broker has it
 	}
-	if delay <= 0 {
-		requeue()
-		return nil
-	}
-	time.AfterFunc(delay, requeue)
+	d.c.log.Warn("rabbitmq release: copy not published, holding the message to move it again after the delay",
+		slog.String("message_id", d.msg.ID), slog.Duration("delay", delay), slog.Any("error", err))
+	d.c.hold(d, spec, pub, delay)
 	return nil
 }
 
@@ -132,12 +141,13 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 	headers[rococo.HeaderError] = truncate(errText)
 	headers[rococo.HeaderAttempt] = int32(d.msg.Attempt)
 	headers[rococo.HeaderOriginalQueue] = d.msg.Queue
-	return d.moveTo(ctx, rococo.DeadLetterQueue(d.msg.Queue), d.republish(headers))
+	return d.moveTo(ctx, deadLetterQueue(d.msg.Queue), d.republish(headers))
 }
 
-// moveTo publishes pub to queue (confirmed), then acks the original. A
-// failed publish leaves the original unsettled.
-func (d *delivery) moveTo(ctx context.Context, queue string, pub amqp.Publishing) error {
+// moveTo publishes pub to spec's queue (confirmed), then acks the original.
+// A failed publish leaves the original unsettled.
+func (d *delivery) moveTo(ctx context.Context, spec queueSpec, pub amqp.Publishing) error {
+	queue := spec.name
 	if d.ch.IsClosed() {
 		// The broker already took the message back and will redeliver it.
 		if d.claim() {
@@ -147,7 +157,7 @@ func (d *delivery) moveTo(ctx context.Context, queue string, pub amqp.Publishing
 	}
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	if err := d.c.t.publish(ctx, queue, []amqp.Publishing{pub}, false); err != nil {
+	if err := d.c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked); err != nil {
 		return fmt.Errorf("publish message from queue %q to %q: %w", d.msg.Queue, queue, err)
 	}
 	if !d.claim() {
@@ -158,6 +168,16 @@ func (d *delivery) moveTo(ctx context.Context, queue string, pub amqp.Publishing
 		return fmt.Errorf("ack message from queue %q after moving it to %q (the broker will redeliver it): %w", d.msg.Queue, queue, err)
 	}
 	return nil
+}
+
+// giveBackHeaders are the headers of a copy that gives the message back
+// unprocessed: the original ones with HeaderAttempt set to this delivery's
+// attempt.
+func (d *delivery) giveBackHeaders() amqp.Table {
+	h := d.copyHeaders()
+	delete(h, headerRedelivered)
+	h[rococo.HeaderAttempt] = int32(d.msg.Attempt)
+	return h
 }
 
 func (d *delivery) copyHeaders() amqp.Table {

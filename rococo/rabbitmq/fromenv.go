@@ -32,7 +32,9 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 	e := envConfig{cfg: Config{ConnectionName: "rococo"}}
 	if c.ProcessorType != "" {
 		e.cfg.ConnectionName = "rococo " + c.ProcessorType
+		e.cfg.QueueVariable = c.ProcessorType + "_QUEUE_NAME"
 	}
+	e.cfg.MaxDeliveries = c.MaxRetries
 	e.cfg.Host = env.String("RABBITMQ_HOST", "localhost")
 	if !config.ValidHost(e.cfg.Host) && net.ParseIP(e.cfg.Host) == nil {
 		return nil, env.Error("RABBITMQ_HOST", "a host name or IP address")

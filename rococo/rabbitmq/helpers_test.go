@@ -72,7 +72,23 @@ func (a *admin) channel() *amqp.Channel {
 	return a.ch
 }
 
-// queueName returns a unique queue name and deletes it, its delay queue and
+// delayQueueNames returns the names of queue's delay queues for every delay
+// step up to 10 minutes.
+func delayQueueNames(queue string) []string {
+	var names []string
+	for d := time.Millisecond; d <= 10*time.Minute; d = DelayStep(d + time.Millisecond) {
+		names = append(names, DelayQueue(queue, d))
+	}
+	return names
+}
+
+// ownedQueueNames returns queue, its dead-letter queue and its delay queues
+// (see delayQueueNames).
+func ownedQueueNames(queue string) []string {
+	return append([]string{queue, rococo.DeadLetterQueue(queue)}, delayQueueNames(queue)...)
+}
+
+// queueName returns a unique queue name and deletes it, its delay queues and
 // its dead-letter queue when the test ends.
 func queueName(t testing.TB) string {
 	t.Helper()
@@ -84,7 +100,7 @@ func queueName(t testing.TB) string {
 			return
 		}
 		defer conn.Close()
-		for _, n := range []string{q, RetryQueue(q), rococo.DeadLetterQueue(q)} {
+		for _, n := range ownedQueueNames(q) {
 			if ch, err := conn.Channel(); err == nil {
 				_, _ = ch.QueueDelete(n, false, false, false)
 				_ = ch.Close()

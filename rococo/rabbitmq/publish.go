@@ -23,6 +23,12 @@ const publishAttempts = 3
 // ContentType is the content type of every message the transport publishes.
 const ContentType = "application/json"
 
+// ErrBlocked is returned by the moves of Retry, Release and DeadLetter
+// while the broker blocks the publishing connection (a memory or disk
+// alarm): they fail at once instead of holding a worker until the alarm
+// ends.
+var ErrBlocked = errors.New("rabbitmq: the broker blocks publishing (resource alarm)")
+
 // errChannelClosed reports a publishing channel that died before the broker
 // confirmed a message.
 var errChannelClosed = errors.New("rabbitmq: channel closed before the broker confirmed the message")
@@ -62,7 +68,7 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 		batch := pubs[start:min(start+batchSize, len(pubs))]
 		var err error
 		for range publishAttempts {
-			if err = t.publish(ctx, queue, batch, true); err == nil || !connectionLost(err) || ctx.Err() != nil {
+			if err = t.publish(ctx, sharedQueue(queue), batch, waitWhileBlocked); err == nil || !connectionLost(err) || ctx.Err() != nil {
 				break
 			}
 			t.log.Debug("rabbitmq publish interrupted, sending again after reconnect", slog.String("queue", queue), slog.Any("error", err))
@@ -74,26 +80,67 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	return nil
 }
 
-// publish sends one batch on a pooled channel and waits for its confirms.
-// declare declares queue (durable, no arguments) first when this connection
-// has not yet.
-func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publishing, declare bool) error {
+// whenBlocked says what publish does while the broker blocks publishing.
+type whenBlocked bool
+
+const (
+	waitWhileBlocked whenBlocked = false // Publish: wait (bounded by ctx)
+	failWhileBlocked whenBlocked = true  // moves: fail with ErrBlocked at once
+)
+
+// publish sends one batch to spec's queue on a pooled channel and waits for
+// its confirms. It declares the queue first when this connection has not
+// yet. While the broker blocks publishing it waits or fails (see
+// whenBlocked); a move whose confirm is still outstanding when the block
+// starts fails too.
+func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Publishing, wb whenBlocked) error {
+	reason, unblocked, blocked := t.publishLink.blockedState()
+	if reason != "" {
+		if wb == failWhileBlocked {
+			return fmt.Errorf("%w: %s", ErrBlocked, reason)
+		}
+		select {
+		case <-unblocked:
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%s): %w", ErrBlocked, reason, ctx.Err())
+		}
+	}
+	if wb == waitWhileBlocked {
+		return t.publishBatch(ctx, spec, batch)
+	}
+	bctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-blocked:
+			cancel(ErrBlocked)
+		case <-bctx.Done():
+		}
+	}()
+	err := t.publishBatch(bctx, spec, batch)
+	if err != nil && errors.Is(context.Cause(bctx), ErrBlocked) {
+		return fmt.Errorf("%w (the block started before the broker confirmed the copy): %w", ErrBlocked, err)
+	}
+	return err
+}
+
+// publishBatch is publish without the blocked handling.
+func (t *Transport) publishBatch(ctx context.Context, spec queueSpec, batch []amqp.Publishing) error {
+	queue := spec.name
 	pc, err := t.getChannel(ctx)
 	if err != nil {
 		return err
 	}
-	if declare {
-		if err := t.declareForPublish(pc, queue); err != nil {
-			t.putChannel(pc)
-			return err
-		}
+	if err := t.declareForPublish(pc, spec); err != nil {
+		t.putChannel(pc)
+		return err
 	}
 	ok := false
 	defer func() {
 		if ok {
 			t.putChannel(pc)
 		} else {
-			_ = pc.ch.Close()
+			discard(pc)
 		}
 	}()
 	dcs := make([]*amqp.DeferredConfirmation, len(batch))
@@ -113,7 +160,8 @@ func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publ
 			if pc.ch.IsClosed() {
 				return errChannelClosed
 			}
-			return errors.New("rabbitmq: broker nacked the message")
+			t.publishLink.forgetDeclared(queue)
+			return errors.New("rabbitmq: broker nacked the message (queue full with overflow reject-publish, or a broker error)")
 		}
 	}
 	// The broker sends basic.return before the basic.ack of the same message
@@ -130,7 +178,7 @@ func (t *Transport) publish(ctx context.Context, queue string, batch []amqp.Publ
 			<-pc.returns
 			n++
 		}
-		t.forgetDeclared(queue)
+		t.publishLink.forgetDeclared(queue)
 		ok = true
 		return fmt.Errorf("rabbitmq: broker returned %d message(s): %d %s", n, r.ReplyCode, r.ReplyText)
 	default:
@@ -146,7 +194,7 @@ func connectionLost(err error) bool {
 }
 
 func (t *Transport) getChannel(ctx context.Context) (*pubChannel, error) {
-	conn, gen, err := t.connection(ctx)
+	conn, gen, err := t.publishLink.connection(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +219,13 @@ func (t *Transport) getChannel(ctx context.Context) (*pubChannel, error) {
 	return &pubChannel{ch: ch, gen: gen, returns: ch.NotifyReturn(make(chan amqp.Return, batchSize))}, nil
 }
 
+// discard closes a channel whose publish failed, without waiting: closing
+// is a round trip that a broker blocking the connection does not answer
+// until the block ends (or the connection closes).
+func discard(pc *pubChannel) {
+	go func() { _ = pc.ch.Close() }()
+}
+
 func (t *Transport) putChannel(pc *pubChannel) {
 	if pc.ch.IsClosed() {
 		return
@@ -188,64 +243,22 @@ func (t *Transport) putChannel(pc *pubChannel) {
 	}
 }
 
-func (t *Transport) declareForPublish(pc *pubChannel, queue string) error {
-	t.mu.Lock()
-	done := t.declared[queue] && t.gen == pc.gen
-	t.mu.Unlock()
-	if done {
+func (t *Transport) declareForPublish(pc *pubChannel, spec queueSpec) error {
+	l := t.publishLink
+	if l.isDeclared(spec.name, pc.gen) {
 		return nil
 	}
-	if err := t.declareQueue(queue, nil); err != nil {
+	conn, gen := l.current()
+	if conn == nil || gen != pc.gen {
+		return fmt.Errorf("declare queue %q: %w", spec.name, amqp.ErrClosed)
+	}
+	if err := t.declare(conn, spec); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	if t.gen == pc.gen {
-		t.declared[queue] = true
+	l.setDeclared(spec.name, gen)
+	if spec.args != nil && spec.owner != "" {
+		t.noteDelayQueue(spec)
 	}
-	t.mu.Unlock()
-	return nil
-}
-
-func (t *Transport) forgetDeclared(queue string) {
-	t.mu.Lock()
-	delete(t.declared, queue)
-	t.mu.Unlock()
-}
-
-// declareQueue declares queue durable with args on a short-lived channel of
-// the current connection. A queue that already exists with other arguments
-// (PRECONDITION_FAILED) is used as it is: a Go service must be able to share
-// a queue that someone else declared.
-func (t *Transport) declareQueue(queue string, args amqp.Table) error {
-	t.mu.Lock()
-	conn := t.conn
-	t.mu.Unlock()
-	if conn == nil {
-		return fmt.Errorf("declare queue %q: %w", queue, amqp.ErrClosed)
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	_, err = ch.QueueDeclare(queue, true, false, false, false, args)
-	if err == nil {
-		return ch.Close()
-	}
-	var ae *amqp.Error
-	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
-		_ = ch.Close()
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	// The failed declare closed ch; check the queue exists on a new one.
-	ch, err = conn.Channel()
-	if err != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	defer ch.Close()
-	if _, perr := ch.QueueDeclarePassive(queue, true, false, false, false, nil); perr != nil {
-		return fmt.Errorf("declare queue %q: %w", queue, err)
-	}
-	t.log.Warn("queue exists with other arguments, using it as it is", slog.String("queue", queue), slog.String("declare_error", ae.Reason))
 	return nil
 }
 

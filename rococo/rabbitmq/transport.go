@@ -1,17 +1,20 @@
 package rabbitmq
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rococo-go/rococo/rococo"
+	"github.com/rococo-go/rococo/rococo/config"
 )
 
 // ErrClosed is returned by a Transport after Close.
@@ -20,37 +23,38 @@ var ErrClosed = errors.New("rabbitmq: transport closed")
 // poolSize is how many idle publishing channels a Transport keeps.
 const poolSize = 16
 
-// Transport is a rococo.Transport on one AMQP connection.
+// Transport is a rococo.Transport on two AMQP connections: consumers
+// receive and settle on one, and everything published (Publish, and the
+// copies Retry, Release and DeadLetter move) goes on the other, so a broker
+// that blocks publishing connections during a resource alarm never stops
+// consuming and acking.
 //
 // New does not touch the network: the first Publish or Consume starts a
-// connection manager that connects, and from then on reconnects with capped
-// exponential backoff whenever the connection drops, until Close. Publish and
-// Consume wait (bounded by their ctx) for a connection. A failed first
-// connection whose error reconnecting cannot fix (bad credentials, unknown
-// virtual host) is returned at once instead.
+// connection manager per connection that connects, and from then on
+// reconnects with capped exponential backoff whenever the connection drops,
+// until Close. Publish and Consume wait (bounded by their ctx) for a
+// connection. A failed first connection whose error reconnecting cannot fix
+// (bad credentials, unknown virtual host, access refused) is returned at
+// once instead, as a *config.Error naming the setting.
 //
 // A Transport is safe for concurrent use.
 type Transport struct {
 	cfg Config
 	log *slog.Logger
 
+	consumeLink, publishLink *link
+
 	startOnce sync.Once
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close: consumers and publishers stop
-	stop      chan struct{} // closed by Close after consumers: the manager closes the connection
-	done      chan struct{} // closed when the manager has exited
+	stop      chan struct{} // closed by Close after consumers: the managers close the connections
 	started   bool          // guarded by mu
 	wg        sync.WaitGroup
 
-	mu            sync.Mutex
-	conn          *amqp.Connection // nil while disconnected
-	gen           uint64           // increments on every new connection
-	changed       chan struct{}    // closed and replaced on every state change
-	lastErr       error            // why the last attempt failed or the connection dropped
-	everConnected bool             // ever connected
-	declared      map[string]bool  // queues declared by publishers on connection gen
-	consumers     map[*consumer]struct{}
-	tags          int
+	mu          sync.Mutex
+	delayQueues map[string]map[string]bool // consumed queue -> delay queues this transport published to
+	consumers   map[*consumer]struct{}
+	tags        int
 
 	pool chan *pubChannel
 }
@@ -67,20 +71,21 @@ func New(cfg Config, log *slog.Logger) (*Transport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{
-		cfg:       cfg,
-		log:       log.With(slog.String("broker", cfg.Redacted())),
-		closing:   make(chan struct{}),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
-		changed:   make(chan struct{}),
-		declared:  map[string]bool{},
-		consumers: map[*consumer]struct{}{},
-		pool:      make(chan *pubChannel, poolSize),
-	}, nil
+	t := &Transport{
+		cfg:         cfg,
+		log:         log.With(slog.String("broker", cfg.Redacted())),
+		closing:     make(chan struct{}),
+		stop:        make(chan struct{}),
+		delayQueues: map[string]map[string]bool{},
+		consumers:   map[*consumer]struct{}{},
+		pool:        make(chan *pubChannel, poolSize),
+	}
+	t.consumeLink = newLink(t, "consume", cfg)
+	t.publishLink = newLink(t, "publish", cfg)
+	return t, nil
 }
 
-// start launches the connection manager once.
+// start launches the connection managers once.
 func (t *Transport) start() {
 	t.startOnce.Do(func() {
 		t.mu.Lock()
@@ -91,11 +96,10 @@ func (t *Transport) start() {
 		default:
 		}
 		t.started = true
-		go t.manage()
+		go t.consumeLink.manage()
+		go t.publishLink.manage()
 	})
 }
-
-func (t *Transport) dial() (*amqp.Connection, error) { return t.cfg.dial() }
 
 // dial opens one connection to the broker of c (defaults filled in).
 func (c Config) dial() (*amqp.Connection, error) {
@@ -115,120 +119,48 @@ func (c Config) dial() (*amqp.Connection, error) {
 	return conn, nil
 }
 
-// manage keeps the transport connected until stop is closed. It logs once
-// per state change (connected, lost, first failed attempt), not per try;
-// further failed attempts of the same outage are logged at debug level.
-func (t *Transport) manage() {
-	defer close(t.done)
-	delay := t.cfg.ReconnectMin
-	failing := false
-	for {
-		conn, err := t.dial()
-		if err != nil {
-			t.setState(nil, err)
-			if !failing {
-				failing = true
-				t.log.Warn("rabbitmq connection failed, retrying with backoff", slog.Any("error", err))
-			} else {
-				t.log.Debug("rabbitmq connection failed again", slog.Any("error", err), slog.Duration("retry_in", delay))
-			}
-			timer := time.NewTimer(jitter(delay))
-			select {
-			case <-t.stop:
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
-			delay = min(delay*2, t.cfg.ReconnectMax)
-			continue
-		}
-		delay = t.cfg.ReconnectMin
-		failing = false
-		notify := conn.NotifyClose(make(chan *amqp.Error, 1))
-		reconnected := t.setState(conn, nil)
-		if reconnected {
-			t.log.Info("rabbitmq reconnected")
-		} else {
-			t.log.Info("rabbitmq connected")
-		}
-		select {
-		case <-t.stop:
-			t.setState(nil, ErrClosed)
-			if err := conn.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
-				t.log.Warn("rabbitmq close connection", slog.Any("error", err))
-			}
-			return
-		case amqpErr := <-notify:
-			var cause error = errors.New("connection closed")
-			if amqpErr != nil {
-				cause = amqpErr
-			}
-			t.setState(nil, fmt.Errorf("connection to %s lost: %w", t.cfg.Redacted(), cause))
-			t.log.Warn("rabbitmq connection lost, reconnecting", slog.Any("error", cause))
-		}
-	}
+// Blocked reports whether the broker blocks the publishing connection (a
+// memory or disk alarm): moves fail at once meanwhile and Publish waits.
+func (t *Transport) Blocked() bool {
+	reason, _, _ := t.publishLink.blockedState()
+	return reason != ""
 }
 
-// setState records a new connection (conn != nil) or its absence and wakes
-// everyone waiting. It reports whether a connection existed before.
-func (t *Transport) setState(conn *amqp.Connection, err error) (wasConnected bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	wasConnected = t.everConnected
-	t.conn = conn
-	t.lastErr = err
-	if conn != nil {
-		t.gen++
-		t.everConnected = true
-		clear(t.declared)
-	}
-	close(t.changed)
-	t.changed = make(chan struct{})
-	return wasConnected
-}
-
-// connection waits for a live connection, or until ctx ends or Close.
-func (t *Transport) connection(ctx context.Context) (*amqp.Connection, uint64, error) {
-	t.start()
-	for {
-		t.mu.Lock()
-		conn, gen, changed, lastErr, ever := t.conn, t.gen, t.changed, t.lastErr, t.everConnected
-		t.mu.Unlock()
-		select {
-		case <-t.closing:
-			return nil, 0, ErrClosed
-		default:
-		}
-		if conn != nil && !conn.IsClosed() {
-			return conn, gen, nil
-		}
-		if !ever && permanent(lastErr) {
-			return nil, 0, lastErr
-		}
-		select {
-		case <-ctx.Done():
-			if lastErr != nil {
-				return nil, 0, fmt.Errorf("wait for rabbitmq connection: %w (last error: %v)", ctx.Err(), lastErr)
-			}
-			return nil, 0, fmt.Errorf("wait for rabbitmq connection: %w", ctx.Err())
-		case <-t.closing:
-			return nil, 0, ErrClosed
-		case <-changed:
-		}
-	}
-}
-
-// permanent reports errors that reconnecting cannot fix.
+// permanent reports errors that reconnecting cannot fix: a refused login,
+// and a virtual host that does not exist or that the user may not access
+// (RabbitMQ answers connection.open with 530 NOT_ALLOWED; a reached
+// connection limit, which can pass, is not permanent).
 func permanent(err error) bool {
-	if errors.Is(err, amqp.ErrCredentials) || errors.Is(err, amqp.ErrVhost) || errors.Is(err, amqp.ErrSASL) {
-		return true
-	}
 	var ae *amqp.Error
-	return errors.As(err, &ae) && ae.Code == amqp.AccessRefused
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Code {
+	case amqp.AccessRefused:
+		return true
+	case amqp.NotAllowed:
+		return strings.Contains(ae.Reason, "vhost") && !strings.Contains(ae.Reason, "limit")
+	}
+	return false
 }
 
-// Ready returns nil while the transport is connected and every consumer is
-// consuming, else an error that says why not. It does not block.
+// permanentError turns a permanent error into the *config.Error that names
+// the setting to fix.
+func (t *Transport) permanentError(err error) error {
+	var ae *amqp.Error
+	errors.As(err, &ae)
+	reason := strings.Join(strings.Fields(ae.Reason), " ")
+	if ae.Code == amqp.NotAllowed || errors.Is(err, amqp.ErrVhost) || strings.Contains(reason, "vhost") {
+		return &config.Error{Var: "RABBITMQ_VIRTUAL_HOST", Value: t.cfg.VirtualHost,
+			Accepted: fmt.Sprintf("a virtual host that exists on %s:%d and that RABBITMQ_USER=%q may access (the broker said: %s)", t.cfg.Host, t.cfg.Port, t.cfg.User, reason)}
+	}
+	return &config.Error{Var: "RABBITMQ_USER", Value: t.cfg.User,
+		Accepted: fmt.Sprintf("a user that %s:%d accepts with RABBITMQ_PASSWORD (the broker refused the login: %s)", t.cfg.Host, t.cfg.Port, reason)}
+}
+
+// Ready returns nil while both connections are up, the broker does not
+// block publishing and every consumer is consuming, else an error that says
+// why not. It does not block.
 func (t *Transport) Ready() error {
 	select {
 	case <-t.closing:
@@ -236,16 +168,19 @@ func (t *Transport) Ready() error {
 	default:
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.started {
+	started := t.started
+	t.mu.Unlock()
+	if !started {
 		return errors.New("rabbitmq: not connected yet")
 	}
-	if t.conn == nil || t.conn.IsClosed() {
-		if t.lastErr != nil {
-			return fmt.Errorf("rabbitmq: not connected: %w", t.lastErr)
-		}
-		return errors.New("rabbitmq: not connected")
+	if err := t.consumeLink.readyErr(); err != nil {
+		return err
 	}
+	if err := t.publishLink.readyErr(); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for c := range t.consumers {
 		if err := c.readyErr(); err != nil {
 			return err
@@ -275,7 +210,8 @@ func (t *Transport) Close() error {
 		started := t.started
 		t.mu.Unlock()
 		if started {
-			<-t.done
+			<-t.consumeLink.done
+			<-t.publishLink.done
 		}
 	})
 	return nil
@@ -294,4 +230,24 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d*4/5 + rand.N(d*2/5+1)
+}
+
+// noteDelayQueue remembers that spec, a delay queue, was published to.
+func (t *Transport) noteDelayQueue(spec queueSpec) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.delayQueues[spec.owner]
+	if m == nil {
+		m = map[string]bool{}
+		t.delayQueues[spec.owner] = m
+	}
+	m[spec.name] = true
+}
+
+// delayQueuesOf returns the delay queues of queue this transport published
+// to.
+func (t *Transport) delayQueuesOf(queue string) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Sorted(maps.Keys(t.delayQueues[queue]))
 }

@@ -56,7 +56,7 @@ func messagingWorkspace(t *testing.T) (ws, queue string) {
 			return
 		}
 		defer conn.Close()
-		for _, q := range []string{queue, rabbitmq.RetryQueue(queue), rococo.DeadLetterQueue(queue)} {
+		for _, q := range []string{queue, rococo.DeadLetterQueue(queue)} { // nothing here consumes, so no delay queues
 			if ch, err := conn.Channel(); err == nil {
 				_, _ = ch.QueueDelete(q, false, false, false)
 				_ = ch.Close()
