@@ -330,10 +330,19 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 		close(c.busy)
 		c.busy = make(chan struct{})
 		c.mu.Unlock()
+		var waiting []requeue
 		for _, m := range out.Messages {
+			d := c.newDelivery(m, start)
+			if at, ok := notBefore(m); ok && time.Until(at) > time.Second {
+				waiting = append(waiting, requeue{d: d, attempt: d.msg.Attempt, delay: time.Until(at)})
+				continue
+			}
 			// Never blocks: buf holds capacity messages and held counts
 			// every one of them.
-			c.buf <- c.newDelivery(m, start)
+			c.buf <- d
+		}
+		if len(waiting) > 0 {
+			c.hop(waiting)
 		}
 	}
 }
@@ -494,26 +503,51 @@ func (c *consumer) recreate(ctx context.Context) {
 	c.log.Debug("recreate queue", slog.Any("error", err))
 }
 
-// giveBack makes received but undelivered messages visible again at once,
-// 10 per request (best effort: else they return after their visibility
-// timeout), and frees their room.
+// giveBack hands received but undelivered messages back at once, without
+// costing them an attempt: as copies (see requeueAll), or on a FIFO queue
+// and for copies that could not be sent by making them visible again
+// (ChangeMessageVisibilityBatch to 0, 10 per request; their next receive
+// then counts). It is best effort, bounded by giveBackTimeout: what fails
+// comes back after its visibility timeout. It frees their room.
 func (c *consumer) giveBack(ds []*delivery) {
-	for len(ds) > 0 {
-		n := min(len(ds), maxBatch)
-		c.giveBackBatch(ds[:n])
-		ds = ds[n:]
+	if len(ds) == 0 {
+		return
 	}
-}
-
-func (c *consumer) giveBackBatch(ds []*delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), giveBackTimeout)
 	defer cancel()
-	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(ds))
-	for i, d := range ds {
+	for _, d := range ds {
 		d.mu.Lock()
 		d.settled = true
 		d.mu.Unlock()
 		c.forget(d)
+	}
+	rest := ds
+	if !isFIFO(QueueName(c.queue)) {
+		rs := make([]requeue, len(ds))
+		for i, d := range ds {
+			rs[i] = requeue{d: d, attempt: d.msg.Attempt}
+		}
+		failed, err := c.requeueAll(ctx, rs)
+		if err != nil {
+			c.log.Debug("hand back undelivered messages as copies", slog.Any("error", err))
+		}
+		rest = make([]*delivery, len(failed))
+		for i, r := range failed {
+			rest[i] = r.d
+		}
+	}
+	for len(rest) > 0 {
+		n := min(len(rest), maxBatch)
+		c.makeVisible(ctx, rest[:n])
+		rest = rest[n:]
+	}
+	c.unhold(len(ds))
+}
+
+// makeVisible makes up to 10 messages visible again at once.
+func (c *consumer) makeVisible(ctx context.Context, ds []*delivery) {
+	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(ds))
+	for i, d := range ds {
 		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(d.receipt), VisibilityTimeout: 0}
 	}
 	c.mu.Lock()
@@ -526,7 +560,34 @@ func (c *consumer) giveBackBatch(ds []*delivery) {
 	case len(out.Failed) > 0:
 		c.log.Debug("return undelivered messages", slog.String("code", aws.ToString(out.Failed[0].Code)), slog.String("reason", aws.ToString(out.Failed[0].Message)))
 	}
-	c.unhold(len(ds))
+}
+
+// hop sends copies of retries whose delay is longer than SQS's 15 minutes
+// back for the rest of it (at most another 15 minutes), without handing them
+// out. A copy that cannot be sent comes back after its visibility timeout
+// and hops then.
+func (c *consumer) hop(rs []requeue) {
+	for _, r := range rs {
+		r.d.mu.Lock()
+		r.d.settled = true
+		r.d.mu.Unlock()
+		c.forget(r.d)
+	}
+	ctx, cancel := context.WithTimeout(c.t.ctx, giveBackTimeout)
+	defer cancel()
+	if _, err := c.requeueAll(ctx, rs); err != nil {
+		c.log.Warn("could not send a delayed retry back for the rest of its delay; it comes back after its visibility timeout", slog.Any("error", err))
+	}
+	c.unhold(len(rs))
+}
+
+// refreshURLs looks the queue and its dead-letter queue up again (bounded
+// by settleTimeout) after SQS said one of them does not exist: it was
+// deleted, or re-created under a new URL.
+func (c *consumer) refreshURLs() {
+	ctx, cancel := context.WithTimeout(c.t.ctx, settleTimeout)
+	defer cancel()
+	c.recreate(ctx)
 }
 
 func (c *consumer) forget(d *delivery) {

@@ -191,8 +191,9 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
-// TestRedeliveredAndAttempt: Attempt follows ApproximateReceiveCount and a
-// second receive is marked Redelivered.
+// TestRedeliveredAndAttempt: a retry comes back as a copy with Attempt one
+// higher, the same ID and not Redelivered; a message whose visibility
+// timeout ran out unsettled comes back Redelivered, at the next attempt.
 func TestRedeliveredAndAttempt(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
@@ -206,8 +207,8 @@ func TestRedeliveredAndAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	d2 := next(t, ch, "second")
-	if m := d2.Message(); m.Attempt != 2 || !m.Redelivered || m.ID != d.Message().ID {
-		t.Errorf("second delivery: Attempt %d Redelivered %v ID %q", m.Attempt, m.Redelivered, m.ID)
+	if m := d2.Message(); m.Attempt != 2 || m.Redelivered || m.ID != d.Message().ID {
+		t.Errorf("second delivery: Attempt %d Redelivered %v ID %q, want 2, false, %q", m.Attempt, m.Redelivered, m.ID, d.Message().ID)
 	}
 	if err := d2.Ack(testCtx(t)); err != nil {
 		t.Fatal(err)
