@@ -45,11 +45,13 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 		if err != nil {
 			return fmt.Errorf("publish to %q: %w", queue, err)
 		}
-		_, err = t.client.SendMessage(ctx, &awssqs.SendMessageInput{
+		sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		_, err = t.client.SendMessage(sctx, &awssqs.SendMessageInput{
 			QueueUrl:          aws.String(url),
 			MessageBody:       aws.String(string(msgs[0].Body)),
 			MessageAttributes: attrs,
 		})
+		cancel()
 		if err != nil {
 			if isNotExist(err) {
 				t.forgetQueue(queue)
@@ -79,10 +81,12 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 			bytes += sizes[end]
 			end++
 		}
-		out, err := t.client.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{
+		sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		out, err := t.client.SendMessageBatch(sctx, &awssqs.SendMessageBatchInput{
 			QueueUrl: aws.String(url),
 			Entries:  entries[start:end],
 		})
+		cancel()
 		if err != nil {
 			if isNotExist(err) {
 				t.forgetQueue(queue)

@@ -37,7 +37,8 @@ const (
 	headerNotBefore = "x-rococo-not-before"
 	// maxDelay is the longest DelaySeconds SQS accepts.
 	maxDelay = 15 * time.Minute
-	// settleTimeout bounds each SQS request of a settle.
+	// settleTimeout bounds each SQS request other than a receive: lookups,
+	// sends, settles.
 	settleTimeout = 10 * time.Second
 )
 
