@@ -142,10 +142,22 @@ func benchRuntime(b *testing.B, tr *Transport, q string, conc int) time.Duration
 		b.Fatal(err)
 	}
 	// Run returns once every delivery is settled, but acks are deleted in
-	// the background: Close sends the deletes still pending, so the time
-	// covers every message deleted, as the plain loop's does.
-	tr.Close()
+	// the background: the time runs until the deletes still pending are
+	// sent, so it covers every message deleted, as the plain loop's does.
+	// Close (untimed) then lets the long polls in flight end.
+	tr.mu.Lock()
+	consumers := make([]*consumer, 0, len(tr.consumers))
+	for c := range tr.consumers {
+		consumers = append(consumers, c)
+	}
+	tr.mu.Unlock()
+	for _, c := range consumers {
+		c.del.drain(context.Background())
+	}
 	elapsed := time.Since(start)
+	b.StopTimer()
+	tr.Close()
+	b.StartTimer()
 	if got := done.Load(); got < n {
 		b.Fatalf("runtime processed %d of %d", got, n)
 	}
