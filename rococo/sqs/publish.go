@@ -18,8 +18,9 @@ import (
 const stringType = "String"
 
 // Publish sends msgs to queue (a rococo name, see QueueName), creating the
-// queue when it does not exist. Each body is sent as the message body, as
-// it is: Python rococo sends json.dumps(message) as MessageBody, so a JSON
+// queue when it does not exist. Every body must be JSON (rococo.CheckJSON,
+// Python's NaN and Infinity included): when one is not, nothing is sent
+// and the error names it. Each body is sent as the message body, as it is: Python rococo sends json.dumps(message) as MessageBody, so a JSON
 // body published here reads the same to a Python consumer. Headers become
 // String message attributes (SQS allows at most 10 per message and no empty
 // values). Only Body and Headers are sent.
@@ -35,6 +36,11 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	}
 	if t.isClosed() {
 		return ErrClosed
+	}
+	for i, m := range msgs {
+		if err := rococo.CheckJSON(m.Body); err != nil {
+			return fmt.Errorf("publish to %q: message %d (nothing sent): %w", queue, i, err)
+		}
 	}
 	url, err := t.queueURL(ctx, queue)
 	if err != nil {
