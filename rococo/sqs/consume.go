@@ -340,7 +340,7 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 		var waiting []requeue
 		for _, m := range out.Messages {
 			d := c.newDelivery(m, start)
-			if at, ok := notBefore(m); ok && time.Until(at) > time.Second {
+			if at, ok := notBefore(m.MessageAttributes); ok && time.Until(at) > time.Second {
 				waiting = append(waiting, requeue{d: d, attempt: d.msg.Attempt, delay: time.Until(at)})
 				continue
 			}
@@ -354,8 +354,9 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 	}
 }
 
-// reserve waits until there is room for a full batch (10 messages) and reserves room for one receive of up to 10 messages: waiting
-// for a full batch keeps receives large when processing is the bottleneck,
+// reserve waits until there is room for a full batch (10 messages) and
+// reserves room for one receive of up to 10 messages: waiting for a full
+// batch keeps receives large when processing is the bottleneck,
 // as in a plain loop that receives its next batch once the last one is
 // done. It reports false when ctx ended.
 func (c *consumer) reserve(ctx context.Context) (int, bool) {
@@ -533,7 +534,12 @@ func (c *consumer) giveBack(ds []*delivery) {
 	if !isFIFO(QueueName(c.queue)) {
 		rs := make([]requeue, len(ds))
 		for i, d := range ds {
-			rs[i] = requeue{d: d, attempt: d.msg.Attempt}
+			// A retry still waiting out a long delay keeps the rest of it.
+			var delay time.Duration
+			if at, ok := notBefore(d.attrs); ok {
+				delay = max(time.Until(at), 0)
+			}
+			rs[i] = requeue{d: d, attempt: d.msg.Attempt, delay: delay}
 		}
 		failed, err := c.requeueAll(ctx, rs)
 		if err != nil {

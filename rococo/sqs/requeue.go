@@ -178,10 +178,11 @@ func receivedAttempt(m types.Message) (attempt int, redelivered bool) {
 	return base + receives - 1, receives > 1
 }
 
-// notBefore returns when a copy waiting out a delay longer than SQS's may be
-// handed out, and whether it carries such a time.
-func notBefore(m types.Message) (time.Time, bool) {
-	v, ok := m.MessageAttributes[headerNotBefore]
+// notBefore returns when a copy with message attributes attrs, waiting out
+// a delay longer than SQS's, may be handed out, and whether it carries such
+// a time.
+func notBefore(attrs map[string]types.MessageAttributeValue) (time.Time, bool) {
+	v, ok := attrs[headerNotBefore]
 	if !ok {
 		return time.Time{}, false
 	}

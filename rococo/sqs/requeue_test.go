@@ -81,7 +81,7 @@ func TestCopyAttributes(t *testing.T) {
 			if got := aws.ToString(attrs[headerID].StringValue); got != "id-1" {
 				t.Errorf("id = %q, want id-1", got)
 			}
-			at, ok := notBefore(types.Message{MessageAttributes: attrs})
+			at, ok := notBefore(attrs)
 			if ok != tt.notBefore || (ok && !at.Equal(now.Add(tt.delay))) {
 				t.Errorf("notBefore = %v, %v, want %v at %v", at, ok, tt.notBefore, now.Add(tt.delay))
 			}
