@@ -1,13 +1,13 @@
 package rococo
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
 // Message is one message as a processor sees it, or as a publisher sends it.
 //
-// Bodies are JSON, as Python rococo sends them. A Message handed to a
+// Bodies are JSON, as Python rococo sends them, in Python's dialect (see
+// ValidJSON). A Message handed to a
 // processor must not be kept after Process returns.
 type Message struct {
 	// ID identifies the message at the broker: the SQS MessageId, or the
@@ -38,11 +38,15 @@ type Message struct {
 	Queue string
 }
 
-// Decode unmarshals the JSON body into v. A body that does not decode into v
+// Decode unmarshals the JSON body into v, as encoding/json does, except
+// that NaN, Infinity and -Infinity (Python's json.dumps writes them for such
+// floats) decode as Python decodes them: into float fields and any as
+// math.NaN(), math.Inf(1) and math.Inf(-1) (a type with its own
+// UnmarshalJSON sees a finite stand-in number instead). A body that does not decode into v
 // yields a permanent error (see Permanent): retrying cannot fix it, so the
 // runtime dead-letters the message at once when Process returns it.
 func (m *Message) Decode(v any) error {
-	if err := json.Unmarshal(m.Body, v); err != nil {
+	if err := unmarshalPython(m.Body, v); err != nil {
 		return Permanent(fmt.Errorf("decode message %q from queue %q: %w", m.ID, m.Queue, err))
 	}
 	return nil

@@ -66,7 +66,8 @@ func (s *service) serve(ctx context.Context, proc any, tcfg rococo.TransportConf
 	cfg, log := s.cfg, s.log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rep := report.NewRollbar(cfg.RollbarToken.Reveal(), cfg.AppEnv, s.name, s.info.Version, report.WithLogger(log.With("component", "rollbar")))
+	rep := report.NewRollbar(cfg.RollbarToken.Reveal(), cfg.AppEnv, s.name, s.info.Version, report.WithLogger(log.With("component", "rollbar")),
+		report.WithCloseTimeout(cfg.ShutdownTimeout))
 	if c, ok := rep.(io.Closer); ok {
 		defer closeLogged(log, "rollbar reporter", c)
 	}

@@ -57,6 +57,9 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	}
 	pubs := make([]amqp.Publishing, len(msgs))
 	for i, m := range msgs {
+		if err := rococo.CheckJSON(m.Body); err != nil {
+			return fmt.Errorf("rabbitmq: publish to queue %q: message %d (nothing sent): %w", queue, i, err)
+		}
 		pubs[i] = amqp.Publishing{
 			ContentType:  ContentType,
 			DeliveryMode: amqp.Persistent,

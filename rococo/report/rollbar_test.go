@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -105,5 +106,71 @@ func TestRollbarPostsErrorsAndPanics(t *testing.T) {
 func TestNewRollbarWithoutTokenIsNop(t *testing.T) {
 	if r := report.NewRollbar("", "test", "svc", "1"); r != report.Nop {
 		t.Errorf("NewRollbar(\"\") = %T, want Nop", r)
+	}
+}
+
+// hangingServer accepts connections on 127.0.0.1 and never answers.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String() + "/api/1/item/"
+}
+
+// TestRollbarCloseIsBounded: with an endpoint that accepts connections and
+// never answers, Close returns an error at its close timeout instead of
+// hanging the shutdown.
+func TestRollbarCloseIsBounded(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []report.RollbarOption
+		limit time.Duration
+	}{
+		{"shutdown deadline", []report.RollbarOption{report.WithCloseTimeout(time.Second)}, time.Second},
+		{"default", nil, report.DefaultCloseTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append([]report.RollbarOption{report.WithEndpoint(hangingServer(t))}, tt.opts...)
+			r := report.NewRollbar("token", "test", "svc", "1", opts...)
+			r.Report(context.Background(), errors.New("boom"))
+			start := time.Now()
+			closed := make(chan error, 1)
+			go func() { closed <- r.(io.Closer).Close() }()
+			select {
+			case err := <-closed:
+				if err == nil {
+					t.Error("Close() = nil with an item that could not be sent, want an error")
+				}
+				if took := time.Since(start); took < tt.limit-100*time.Millisecond {
+					t.Errorf("Close returned after %v, before its timeout %v", took, tt.limit)
+				}
+			case <-time.After(tt.limit + 3*time.Second):
+				t.Fatalf("Close did not return within %v", tt.limit+3*time.Second)
+			}
+		})
 	}
 }

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -287,7 +286,7 @@ func (r *Router) handle(ctx, settleCtx context.Context, d rococo.Delivery) {
 	defer r.inFlight.Add(-1)
 	msg := d.Message()
 	start := time.Now()
-	if !json.Valid(msg.Body) {
+	if !rococo.ValidJSON(msg.Body) {
 		err := rococo.Permanent(ErrInvalidJSON)
 		r.rep.Report(ctx, err, slog.String("queue", r.cfg.Queue), slog.String("message_id", msg.ID), slog.Int("attempt", msg.Attempt))
 		r.deadLetter(settleCtx, d, msg, err, start)

@@ -125,6 +125,10 @@ func TestRouter_decisions(t *testing.T) {
 			rococotest.Stats{Acked: 1}, 1, "", "", 0},
 		{"invalid JSON dead-letters without calling the processor", `{"a":`, func(context.Context, *rococo.Message) error { return nil },
 			rococotest.Stats{DeadLettered: 1}, 0, "not valid JSON", "1", 0},
+		{"Python's NaN and Infinity are JSON", `{"a": NaN, "b": [Infinity, -Infinity]}`, func(_ context.Context, m *rococo.Message) error {
+			var v struct{ A float64 }
+			return m.Decode(&v)
+		}, rococotest.Stats{Acked: 1}, 1, "", "", 0},
 		{"empty body dead-letters", ``, func(context.Context, *rococo.Message) error { return nil },
 			rococotest.Stats{DeadLettered: 1}, 0, "not valid JSON", "1", 0},
 		{"permanent error dead-letters at once", `{}`, func(context.Context, *rococo.Message) error { return rococo.Permanent(boom) },

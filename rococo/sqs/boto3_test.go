@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -34,7 +35,9 @@ else:
 `
 
 // pythonWithBoto3 returns a python3 whose boto3 speaks SQS's JSON protocol
-// (boto3 >= 1.34; fauxqs does not serve the older query protocol), or skips.
+// (boto3 >= 1.34; fauxqs does not serve the older query protocol), or skips,
+// and fails with CI=true: .ci/run provides one (.ci/boto3.sh, on
+// PYTHONPATH).
 func pythonWithBoto3(t *testing.T) string {
 	t.Helper()
 	const check = `import sys, boto3; v = tuple(int(x) for x in boto3.__version__.split(".")[:2]); sys.exit(0 if v >= (1, 34) else 1)`
@@ -43,7 +46,11 @@ func pythonWithBoto3(t *testing.T) string {
 			return path
 		}
 	}
-	t.Skip("no python3 with boto3 >= 1.34 (pip install boto3)")
+	const missing = "no python3 with boto3 >= 1.34 (export PYTHONPATH=$(bash .ci/boto3.sh), or pip install boto3)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(missing + " (CI=true)")
+	}
+	t.Skip(missing)
 	return ""
 }
 

@@ -29,6 +29,10 @@ const (
 	// maxHeartbeatInterval caps the heartbeat period for long visibility
 	// timeouts.
 	maxHeartbeatInterval = time.Minute
+	// receiveSlack is how much longer than its wait time a receive may take
+	// before it is abandoned (its deadline), and how long Close waits for
+	// receives in flight beyond their wait time.
+	receiveSlack = 5 * time.Second
 )
 
 // Consume starts consuming queue (a rococo name): it looks up or creates the
@@ -38,11 +42,12 @@ const (
 // receive; else the queue's own VisibilityTimeout attribute applies.
 //
 // At most opts.Prefetch deliveries are handed out and unsettled at once. To
-// hide the latency of a receive, the transport also receives ahead: it
-// holds up to another opts.Prefetch messages received but not yet handed
-// out, and runs one receive loop per 10 messages it may hold (at most
-// maxPollers), each asking for min(10, free room) messages. So at most
-// 2 x opts.Prefetch messages of the queue are in flight for this consumer.
+// hide the latency of a receive, the transport also reads ahead: it holds
+// up to ReadAhead(opts.Prefetch) messages received but not yet handed out,
+// so at most opts.Prefetch + ReadAhead(opts.Prefetch) messages of the queue
+// are invisible to other consumers because of this one. It runs one
+// receive loop per 10 messages it may hold (at most maxPollers), and a loop
+// receives only when there is room for a full batch of 10.
 //
 // While a message is held or unsettled, a heartbeat extends its visibility
 // timeout whenever less than half of it remains, so a processor that runs
@@ -69,7 +74,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		t:                t,
 		queue:            queue,
 		prefetch:         prefetch,
-		batch:            min(prefetch, maxBatch),
+		batch:            maxBatch,
 		capacity:         capacity,
 		pollers:          pollersFor(capacity),
 		waitSeconds:      waitSeconds(t.cfg.WaitTime),
@@ -133,8 +138,6 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 const (
 	// maxPollers bounds the concurrent receive loops of one consumer.
 	maxPollers = 32
-	// maxAhead bounds the messages a consumer holds beyond its prefetch.
-	maxAhead = 300
 )
 
 // consumer is one Consume call.
@@ -144,7 +147,7 @@ type consumer struct {
 	url, dlqURL       string // guarded by mu after Consume returned
 	prefetch          int    // most deliveries handed out and unsettled
 	capacity          int    // most messages held: received (or reserved for a receive) and not settled
-	batch             int    // a receive waits for room for this many messages
+	batch             int    // a receive waits for room for this many messages (a full batch)
 	pollers           int
 	waitSeconds       int32
 	visibility        time.Duration // effective visibility timeout
@@ -174,7 +177,8 @@ type consumer struct {
 // handed out, including what receives still in flight bring: those are not
 // aborted, because SQS may already have taken messages for a long poll
 // whose connection is then closed, and such messages would stay invisible
-// for their visibility timeout. Close aborts them.
+// for their visibility timeout. Close aborts them once their wait time
+// is over.
 func (c *consumer) run(ctx context.Context, stop context.CancelFunc) {
 	var polls sync.WaitGroup
 	for i := range c.pollers {
@@ -259,8 +263,10 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 		url := c.url
 		c.mu.Unlock()
 		start := time.Now()
-		// The receive is not cancelled with ctx, only by Close (see run).
-		out, err := c.t.client.ReceiveMessage(c.t.ctx, &awssqs.ReceiveMessageInput{
+		// The receive is not cancelled with ctx, only by Close once its
+		// wait time is over (see run and Close).
+		rctx, cancel := context.WithTimeout(c.t.pollCtx, time.Duration(c.waitSeconds)*time.Second+receiveSlack)
+		out, err := c.t.client.ReceiveMessage(rctx, &awssqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             c.waitSeconds,
@@ -268,6 +274,7 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 			MessageAttributeNames:       []string{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameMessageGroupId},
 		})
+		cancel()
 		c.mu.Lock()
 		c.reserved -= n
 		c.mu.Unlock()
@@ -330,17 +337,26 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 		close(c.busy)
 		c.busy = make(chan struct{})
 		c.mu.Unlock()
+		var waiting []requeue
 		for _, m := range out.Messages {
+			d := c.newDelivery(m, start)
+			if at, ok := notBefore(m.MessageAttributes); ok && time.Until(at) > time.Second {
+				waiting = append(waiting, requeue{d: d, attempt: d.msg.Attempt, delay: time.Until(at)})
+				continue
+			}
 			// Never blocks: buf holds capacity messages and held counts
 			// every one of them.
-			c.buf <- c.newDelivery(m, start)
+			c.buf <- d
+		}
+		if len(waiting) > 0 {
+			c.hop(waiting)
 		}
 	}
 }
 
-// reserve waits until there is room for a full batch (min(10, prefetch)
-// messages) and reserves room for one receive of up to 10 messages: waiting
-// for a full batch keeps receives large when processing is the bottleneck,
+// reserve waits until there is room for a full batch (10 messages) and
+// reserves room for one receive of up to 10 messages: waiting for a full
+// batch keeps receives large when processing is the bottleneck,
 // as in a plain loop that receives its next batch once the last one is
 // done. It reports false when ctx ended.
 func (c *consumer) reserve(ctx context.Context) (int, bool) {
@@ -453,6 +469,8 @@ func (c *consumer) queueEmpty(ctx context.Context) bool {
 	c.mu.Lock()
 	url := c.url
 	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	out, err := c.t.client.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{
 		QueueUrl: aws.String(url),
 		AttributeNames: []types.QueueAttributeName{
@@ -494,26 +512,56 @@ func (c *consumer) recreate(ctx context.Context) {
 	c.log.Debug("recreate queue", slog.Any("error", err))
 }
 
-// giveBack makes received but undelivered messages visible again at once,
-// 10 per request (best effort: else they return after their visibility
-// timeout), and frees their room.
+// giveBack hands received but undelivered messages back at once, without
+// costing them an attempt: as copies (see requeueAll), or on a FIFO queue
+// and for copies that could not be sent by making them visible again
+// (ChangeMessageVisibilityBatch to 0, 10 per request; their next receive
+// then counts). It is best effort, bounded by giveBackTimeout: what fails
+// comes back after its visibility timeout. It frees their room.
 func (c *consumer) giveBack(ds []*delivery) {
-	for len(ds) > 0 {
-		n := min(len(ds), maxBatch)
-		c.giveBackBatch(ds[:n])
-		ds = ds[n:]
+	if len(ds) == 0 {
+		return
 	}
-}
-
-func (c *consumer) giveBackBatch(ds []*delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), giveBackTimeout)
 	defer cancel()
-	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(ds))
-	for i, d := range ds {
+	for _, d := range ds {
 		d.mu.Lock()
 		d.settled = true
 		d.mu.Unlock()
 		c.forget(d)
+	}
+	rest := ds
+	if !isFIFO(QueueName(c.queue)) {
+		rs := make([]requeue, len(ds))
+		for i, d := range ds {
+			// A retry still waiting out a long delay keeps the rest of it.
+			var delay time.Duration
+			if at, ok := notBefore(d.attrs); ok {
+				delay = max(time.Until(at), 0)
+			}
+			rs[i] = requeue{d: d, attempt: d.msg.Attempt, delay: delay}
+		}
+		failed, err := c.requeueAll(ctx, rs)
+		if err != nil {
+			c.log.Debug("hand back undelivered messages as copies", slog.Any("error", err))
+		}
+		rest = make([]*delivery, len(failed))
+		for i, r := range failed {
+			rest[i] = r.d
+		}
+	}
+	for len(rest) > 0 {
+		n := min(len(rest), maxBatch)
+		c.makeVisible(ctx, rest[:n])
+		rest = rest[n:]
+	}
+	c.unhold(len(ds))
+}
+
+// makeVisible makes up to 10 messages visible again at once.
+func (c *consumer) makeVisible(ctx context.Context, ds []*delivery) {
+	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(ds))
+	for i, d := range ds {
 		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(d.receipt), VisibilityTimeout: 0}
 	}
 	c.mu.Lock()
@@ -526,7 +574,34 @@ func (c *consumer) giveBackBatch(ds []*delivery) {
 	case len(out.Failed) > 0:
 		c.log.Debug("return undelivered messages", slog.String("code", aws.ToString(out.Failed[0].Code)), slog.String("reason", aws.ToString(out.Failed[0].Message)))
 	}
-	c.unhold(len(ds))
+}
+
+// hop sends copies of retries whose delay is longer than SQS's 15 minutes
+// back for the rest of it (at most another 15 minutes), without handing them
+// out. A copy that cannot be sent comes back after its visibility timeout
+// and hops then.
+func (c *consumer) hop(rs []requeue) {
+	for _, r := range rs {
+		r.d.mu.Lock()
+		r.d.settled = true
+		r.d.mu.Unlock()
+		c.forget(r.d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), giveBackTimeout)
+	defer cancel()
+	if _, err := c.requeueAll(ctx, rs); err != nil {
+		c.log.Warn("could not send a delayed retry back for the rest of its delay; it comes back after its visibility timeout", slog.Any("error", err))
+	}
+	c.unhold(len(rs))
+}
+
+// refreshURLs looks the queue and its dead-letter queue up again (bounded
+// by settleTimeout) after SQS said one of them does not exist: it was
+// deleted, or re-created under a new URL.
+func (c *consumer) refreshURLs() {
+	ctx, cancel := context.WithTimeout(c.t.ctx, settleTimeout)
+	defer cancel()
+	c.recreate(ctx)
 }
 
 func (c *consumer) forget(d *delivery) {
@@ -642,6 +717,8 @@ func ceilSeconds(d time.Duration) time.Duration {
 
 // queueVisibility reads the queue's VisibilityTimeout attribute.
 func (t *Transport) queueVisibility(ctx context.Context, url string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	out, err := t.client.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(url),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameVisibilityTimeout},
@@ -704,12 +781,25 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
 }
 
+// MaxReadAhead caps ReadAhead.
+const MaxReadAhead = 100
+
+// ReadAhead returns how many messages a consumer with the given prefetch
+// (SQS_NUM_THREADS) holds received but not handed out, at most: prefetch
+// rounded up to whole batches of 10, at least one batch and at most
+// MaxReadAhead. That keeps one receive of 10 in flight or ready per 10
+// processors, so processors never wait for a receive, while a replica holds
+// at most 10 + prefetch messages at SQS_NUM_THREADS up to 10 (20 at 10),
+// never prefetch x 10.
+func ReadAhead(prefetch int) int {
+	batches := (max(prefetch, 1) + maxBatch - 1) / maxBatch
+	return min(batches*maxBatch, MaxReadAhead)
+}
+
 // holdLimit returns how many messages a consumer with the given prefetch
-// may hold (received, buffered or handed out, not settled): as many as
-// prefetch plain receive loops asking for min(10, prefetch) messages each
-// hold, at most prefetch+maxAhead.
+// may hold (received, buffered or handed out, not settled).
 func holdLimit(prefetch int) int {
-	return min(prefetch*min(prefetch, maxBatch), prefetch+maxAhead)
+	return prefetch + ReadAhead(prefetch)
 }
 
 // pollersFor returns how many receive loops a consumer holding up to

@@ -20,7 +20,7 @@ const (
 	minDeleteWorkers = 4
 	// deleteLinger is how long a delete waits for company before its batch
 	// is sent with fewer than 10 entries.
-	deleteLinger = 2 * time.Millisecond
+	deleteLinger = 20 * time.Millisecond
 	// maxPendingDeletes bounds the deletes waiting to be sent; Ack blocks
 	// beyond it (back-pressure when SQS is slow).
 	maxPendingDeletes = 1000

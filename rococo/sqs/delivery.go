@@ -46,12 +46,13 @@ type delivery struct {
 var _ rococo.Delivery = (*delivery)(nil)
 
 // newDelivery turns m into a delivery and registers it with the heartbeat.
-// Attempt is SQS's ApproximateReceiveCount: every receive counts, retries
-// included; Redelivered is Attempt > 1.
+// Attempt and Redelivered come from receivedAttempt; ID is the MessageId of
+// the message first sent (a copy carries it in headerID).
 func (c *consumer) newDelivery(m types.Message, receivedAt time.Time) *delivery {
-	attempt := 1
-	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil && n > 0 {
-		attempt = n
+	attempt, redelivered := receivedAttempt(m)
+	id := aws.ToString(m.MessageId)
+	if v, ok := m.MessageAttributes[headerID]; ok && aws.ToString(v.StringValue) != "" {
+		id = aws.ToString(v.StringValue)
 	}
 	var headers map[string]string
 	for k, v := range m.MessageAttributes {
@@ -66,11 +67,11 @@ func (c *consumer) newDelivery(m types.Message, receivedAt time.Time) *delivery 
 	d := &delivery{
 		c: c,
 		msg: &rococo.Message{
-			ID:          aws.ToString(m.MessageId),
+			ID:          id,
 			Body:        []byte(aws.ToString(m.Body)),
 			Headers:     headers,
 			Attempt:     attempt,
-			Redelivered: attempt > 1,
+			Redelivered: redelivered,
 			Queue:       c.queue,
 		},
 		receipt:      aws.ToString(m.ReceiptHandle),
@@ -124,34 +125,73 @@ func (d *delivery) Ack(ctx context.Context) error {
 	return nil
 }
 
-// Retry sets the message's visibility timeout to delay (rounded up to whole
-// seconds, capped at SQS's 12 h from the receive), so SQS delivers it again
-// after delay with ApproximateReceiveCount, hence Attempt, one higher.
-// Nothing is deleted or re-sent: the message cannot be lost. SQS cannot
-// record cause on the message; it is logged at debug level. On error the
-// message comes back after its current visibility timeout instead.
+// reopen undoes begin after a settle that changed nothing, so the message
+// can be settled again (the router releases it after a failed Retry or
+// DeadLetter) and the heartbeat keeps it invisible meanwhile.
+func (d *delivery) reopen() {
+	d.mu.Lock()
+	d.settled = false
+	d.mu.Unlock()
+	d.c.mu.Lock()
+	d.c.active[d] = struct{}{}
+	d.c.mu.Unlock()
+}
+
+// Retry settles a failed attempt: a copy of the message carrying Attempt + 1
+// (x-rococo-attempt) is sent to the queue with DelaySeconds = delay (whole
+// seconds, rounded up; a delay beyond SQS's 15 minutes is waited out in
+// hops of 15 minutes), then the original is deleted (a batched delete, as
+// for Ack). The copy keeps the message's attributes and its ID. When the
+// copy cannot be sent, or on a FIFO queue (SQS refuses per-message delays
+// there and a copy would lose its place in the group), the message's
+// visibility timeout is set to delay instead: SQS then delivers it again
+// with ApproximateReceiveCount, hence Attempt, one higher. SQS cannot
+// record cause on the message; it is logged at debug level. When both fail
+// nothing changed: the error says so and the delivery may still be
+// released.
 func (d *delivery) Retry(ctx context.Context, delay time.Duration, cause error) error {
 	if err := d.begin("retry"); err != nil {
 		return err
 	}
-	defer d.c.release()
-	secs, err := d.comeBackAfter(ctx, delay)
-	if err != nil {
-		return fmt.Errorf("retry message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
+	if err := d.handBack(ctx, d.msg.Attempt+1, delay); err != nil {
+		d.reopen()
+		return fmt.Errorf("retry message %q from %q: %w", d.msg.ID, d.c.queue, err)
 	}
+	d.c.release()
 	d.c.log.Debug("retry", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
-		slog.Int("delay_seconds", int(secs)), slog.Any("cause", cause))
+		slog.Duration("delay", delay), slog.Any("cause", cause))
 	return nil
 }
 
-// Release makes the message visible again after delay, as Retry does.
+// Release hands the message back unprocessed, to come back after delay with
+// the same Attempt and Redelivered false: as Retry, with a copy carrying
+// the same attempt (or, when that fails or on a FIFO queue, a visibility
+// change, after which the message comes back counted as a receive).
 func (d *delivery) Release(ctx context.Context, delay time.Duration) error {
 	if err := d.begin("release"); err != nil {
 		return err
 	}
-	defer d.c.release()
+	if err := d.handBack(ctx, d.msg.Attempt, delay); err != nil {
+		d.reopen()
+		return fmt.Errorf("release message %q from %q: %w", d.msg.ID, d.c.queue, err)
+	}
+	d.c.release()
+	return nil
+}
+
+// handBack sends the message back to come back after delay with attempt:
+// as a copy, else by changing its visibility (see Retry).
+func (d *delivery) handBack(ctx context.Context, attempt int, delay time.Duration) error {
+	if !isFIFO(QueueName(d.c.queue)) {
+		failed, err := d.c.requeueAll(ctx, []requeue{{d: d, attempt: attempt, delay: delay}})
+		if len(failed) == 0 {
+			return nil
+		}
+		d.c.log.Warn("could not send the message back as a copy; changing its visibility instead (its next receive counts as an attempt)",
+			slog.String("message_id", d.msg.ID), slog.Any("error", err))
+	}
 	if _, err := d.comeBackAfter(ctx, delay); err != nil {
-		return fmt.Errorf("release message %q from %q: %w (it comes back after its visibility timeout)", d.msg.ID, d.c.queue, err)
+		return fmt.Errorf("%w (nothing changed: it comes back after its visibility timeout)", err)
 	}
 	return nil
 }
@@ -163,12 +203,17 @@ func (d *delivery) comeBackAfter(ctx context.Context, delay time.Duration) (int3
 	d.c.mu.Lock()
 	url := d.c.url
 	d.c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	_, err := d.c.t.client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(url),
 		ReceiptHandle:     aws.String(d.receipt),
 		VisibilityTimeout: secs,
 	})
-	return secs, err
+	if err != nil {
+		return 0, fmt.Errorf("change visibility: %w", err)
+	}
+	return secs, nil
 }
 
 // DeadLetter sends a copy of the message to the dead-letter queue (SQS name
@@ -176,14 +221,15 @@ func (d *delivery) comeBackAfter(ctx context.Context, delay time.Duration) (int3
 // attributes plus String attributes rococo.HeaderError (cause, at most
 // 4 KiB), rococo.HeaderAttempt and rococo.HeaderOriginalQueue, then deletes
 // the original (a batched delete, as for Ack). When the copy fails, nothing
-// is deleted and the message comes back after its visibility timeout; when
-// the delete fails after the copy, the message is delivered again and may be
+// changed: the delivery may still be released (the router releases it to
+// come back after a backoff), and a dead-letter queue SQS says does not
+// exist is looked up again (re-created) for the next try. When the delete
+// fails after the copy, the message is delivered again and may be
 // dead-lettered twice, never lost.
 func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 	if err := d.begin("dead-letter"); err != nil {
 		return err
 	}
-	defer d.c.release()
 	attrs, dropped := deadLetterAttributes(d.attrs, cause, d.msg.Attempt, d.c.queue)
 	if len(dropped) > 0 {
 		d.c.log.Warn("dead letter keeps at most 10 message attributes; dropped some", slog.String("message_id", d.msg.ID), slog.Any("dropped", dropped))
@@ -205,10 +251,18 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 		in.MessageGroupId = aws.String(group)
 		in.MessageDeduplicationId = aws.String(d.msg.ID)
 	}
-	if _, err := d.c.t.client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("dead-letter message %q from %q to %q: %w (it stays in %q and comes back after its visibility timeout)",
+	sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	_, err := d.c.t.client.SendMessage(sctx, in)
+	cancel()
+	if err != nil {
+		if isNotExist(err) {
+			d.c.refreshURLs()
+		}
+		d.reopen()
+		return fmt.Errorf("dead-letter message %q from %q to %q: %w (nothing changed: it stays in %q)",
 			d.msg.ID, d.c.queue, dlq, err, d.c.queue)
 	}
+	defer d.c.release()
 	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
 		return fmt.Errorf("dead-letter message %q from %q: copied to %q but not deleted, so it will be delivered again: %w",
 			d.msg.ID, d.c.queue, dlq, err)

@@ -42,6 +42,7 @@ type svcEnv struct {
 	maxRetries         int
 	retryBackoff       string
 	renderDelay        string
+	renderDelayMax     string
 	failPrefix         string
 	resultsQueue       string
 	exitWhenFinished   bool
@@ -74,6 +75,7 @@ func (e svcEnv) environ(t *testing.T, dir string) []string {
 		}
 	}
 	add("REPORT_RENDER_DELAY", e.renderDelay)
+	add("REPORT_RENDER_DELAY_MAX", e.renderDelayMax)
 	add("REPORT_FAIL_PREFIX", e.failPrefix)
 	add("REPORT_RESULTS_QUEUE", e.resultsQueue)
 	add("RETRY_BACKOFF", e.retryBackoff)

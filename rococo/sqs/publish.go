@@ -18,8 +18,9 @@ import (
 const stringType = "String"
 
 // Publish sends msgs to queue (a rococo name, see QueueName), creating the
-// queue when it does not exist. Each body is sent as the message body, as
-// it is: Python rococo sends json.dumps(message) as MessageBody, so a JSON
+// queue when it does not exist. Every body must be JSON (rococo.CheckJSON,
+// Python's NaN and Infinity included): when one is not, nothing is sent
+// and the error names it. Each body is sent as the message body, as it is: Python rococo sends json.dumps(message) as MessageBody, so a JSON
 // body published here reads the same to a Python consumer. Headers become
 // String message attributes (SQS allows at most 10 per message and no empty
 // values). Only Body and Headers are sent.
@@ -36,6 +37,11 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 	if t.isClosed() {
 		return ErrClosed
 	}
+	for i, m := range msgs {
+		if err := rococo.CheckJSON(m.Body); err != nil {
+			return fmt.Errorf("publish to %q: message %d (nothing sent): %w", queue, i, err)
+		}
+	}
 	url, err := t.queueURL(ctx, queue)
 	if err != nil {
 		return fmt.Errorf("publish to %q: %w", queue, err)
@@ -45,11 +51,13 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 		if err != nil {
 			return fmt.Errorf("publish to %q: %w", queue, err)
 		}
-		_, err = t.client.SendMessage(ctx, &awssqs.SendMessageInput{
+		sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		_, err = t.client.SendMessage(sctx, &awssqs.SendMessageInput{
 			QueueUrl:          aws.String(url),
 			MessageBody:       aws.String(string(msgs[0].Body)),
 			MessageAttributes: attrs,
 		})
+		cancel()
 		if err != nil {
 			if isNotExist(err) {
 				t.forgetQueue(queue)
@@ -79,10 +87,12 @@ func (t *Transport) Publish(ctx context.Context, queue string, msgs ...*rococo.M
 			bytes += sizes[end]
 			end++
 		}
-		out, err := t.client.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{
+		sctx, cancel := context.WithTimeout(ctx, settleTimeout)
+		out, err := t.client.SendMessageBatch(sctx, &awssqs.SendMessageBatchInput{
 			QueueUrl: aws.String(url),
 			Entries:  entries[start:end],
 		})
+		cancel()
 		if err != nil {
 			if isNotExist(err) {
 				t.forgetQueue(queue)

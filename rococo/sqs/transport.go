@@ -105,7 +105,11 @@ type Transport struct {
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // consumers' goroutines
+	// pollCtx bounds receives: cancelled by Close once receives in flight
+	// had their wait time to end.
+	pollCtx     context.Context
+	cancelPolls context.CancelFunc
+	wg          sync.WaitGroup // consumers' goroutines
 
 	mu        sync.Mutex
 	closed    bool
@@ -156,14 +160,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Transport, error) 
 	cfg.Region = awsCfg.Region
 	log.Debug("sqs transport", slog.Any("config", cfg))
 	tctx, cancel := context.WithCancel(context.Background())
+	pctx, cancelPolls := context.WithCancel(context.Background())
 	return &Transport{
-		client:    client,
-		cfg:       cfg,
-		log:       log,
-		ctx:       tctx,
-		cancel:    cancel,
-		urls:      map[string]string{},
-		consumers: map[*consumer]struct{}{},
+		client:      client,
+		cfg:         cfg,
+		log:         log,
+		ctx:         tctx,
+		cancel:      cancel,
+		pollCtx:     pctx,
+		cancelPolls: cancelPolls,
+		urls:        map[string]string{},
+		consumers:   map[*consumer]struct{}{},
 	}, nil
 }
 
@@ -182,11 +189,14 @@ func (t *Transport) Ready() error {
 	return t.lastErr
 }
 
-// Close stops every consumer (their channels close), aborts receives in
-// flight, sends the deletes still pending (for at most about 10 s)
-// and waits for the transport's goroutines. Deliveries settled after Close
-// fail with ErrClosed and come back after their visibility timeout. Close
-// is safe to call more than once; it always returns nil.
+// Close stops every consumer (their channels close), lets receives in
+// flight end (for at most their wait time, LISTEN_INTERVAL, plus 5 s; then
+// it aborts them) and hands back what they bring, so no message is left
+// invisible for its visibility timeout after a deploy, sends the deletes
+// still pending (for at most about 10 s) and waits for the transport's
+// goroutines. Deliveries settled after Close fail with ErrClosed and come
+// back after their visibility timeout. Close is safe to call more than
+// once; it always returns nil.
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	first := !t.closed
@@ -195,7 +205,10 @@ func (t *Transport) Close() error {
 	if first {
 		t.cancel()
 	}
+	abort := time.AfterFunc(time.Duration(waitSeconds(t.cfg.WaitTime))*time.Second+receiveSlack, t.cancelPolls)
 	t.wg.Wait()
+	abort.Stop()
+	t.cancelPolls()
 	t.mu.Lock()
 	consumers := make([]*consumer, 0, len(t.consumers))
 	for c := range t.consumers {
@@ -232,6 +245,8 @@ func (t *Transport) queueURL(ctx context.Context, queue string) (string, error) 
 		return u, nil
 	}
 	name := QueueName(queue)
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
 	got, err := t.client.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(name)})
 	switch {
 	case err == nil:

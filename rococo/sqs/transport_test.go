@@ -149,7 +149,8 @@ func TestPublishBatch(t *testing.T) {
 func TestPublishErrors(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
-	bodies := []string{`{"ok":0}`, "{\"bad\":\"\x01\"}", `{"ok":2}`}
+	// U+FFFF is valid JSON and a character SQS refuses.
+	bodies := []string{`{"ok":0}`, "{\"bad\":\"\uffff\"}", `{"ok":2}`}
 	msgs := make([]*rococo.Message, len(bodies))
 	for i, b := range bodies {
 		msgs[i] = &rococo.Message{Body: []byte(b)}
@@ -161,6 +162,21 @@ func TestPublishErrors(t *testing.T) {
 	if v, _ := queueCounts(t, tr, q); v != "2" {
 		t.Errorf("%s messages in the queue, want the 2 valid ones", v)
 	}
+
+	// A body that is not JSON is refused before anything is sent (a Python
+	// consumer would crash on it); Python's NaN and Infinity are JSON.
+	for _, body := range []string{`not json`, `{"a":`, ``, "{\"bad\":\"\x01\"}"} {
+		for _, n := range []int{1, 2} {
+			msgs := []*rococo.Message{{Body: []byte(body)}, {Body: []byte(`{}`)}}[:n]
+			if err := tr.Publish(testCtx(t), q, msgs...); err == nil || !strings.Contains(err.Error(), "message 0 (nothing sent)") || !strings.Contains(err.Error(), "not valid JSON") {
+				t.Errorf("Publish(%q) of %d = %v, want it to name message 0 as not valid JSON", body, n, err)
+			}
+		}
+	}
+	if v, _ := queueCounts(t, tr, q); v != "2" {
+		t.Errorf("%s messages in the queue after refused publishes, want still 2", v)
+	}
+	publish(t, tr, q, `{"x": NaN, "y": -Infinity}`)
 
 	headerTests := []struct {
 		name    string
@@ -191,8 +207,9 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
-// TestRedeliveredAndAttempt: Attempt follows ApproximateReceiveCount and a
-// second receive is marked Redelivered.
+// TestRedeliveredAndAttempt: a retry comes back as a copy with Attempt one
+// higher, the same ID and not Redelivered; a message whose visibility
+// timeout ran out unsettled comes back Redelivered, at the next attempt.
 func TestRedeliveredAndAttempt(t *testing.T) {
 	tr := newTestTransport(t)
 	q := transporttest.QueueName(t)
@@ -206,8 +223,8 @@ func TestRedeliveredAndAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	d2 := next(t, ch, "second")
-	if m := d2.Message(); m.Attempt != 2 || !m.Redelivered || m.ID != d.Message().ID {
-		t.Errorf("second delivery: Attempt %d Redelivered %v ID %q", m.Attempt, m.Redelivered, m.ID)
+	if m := d2.Message(); m.Attempt != 2 || m.Redelivered || m.ID != d.Message().ID {
+		t.Errorf("second delivery: Attempt %d Redelivered %v ID %q, want 2, false, %q", m.Attempt, m.Redelivered, m.ID, d.Message().ID)
 	}
 	if err := d2.Ack(testCtx(t)); err != nil {
 		t.Fatal(err)

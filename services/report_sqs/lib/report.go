@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -151,6 +152,9 @@ type Reporter struct {
 	Sinks []Sink
 	// Delay is how long rendering one report takes (simulated work).
 	Delay time.Duration
+	// MaxDelay, when above Delay, makes each rendering take a random time
+	// between Delay and MaxDelay instead.
+	MaxDelay time.Duration
 	// FailPrefix, when set, makes every report whose id starts with it fail
 	// with ErrDataSource: a stand-in for a data source that stays down.
 	FailPrefix string
@@ -170,8 +174,8 @@ func (r *Reporter) Handle(ctx context.Context, msg *rococo.Message) error {
 	if r.FailPrefix != "" && strings.HasPrefix(req.ReportID, r.FailPrefix) {
 		return fmt.Errorf("report %q: %w", req.ReportID, ErrDataSource)
 	}
-	if r.Delay > 0 {
-		timer := time.NewTimer(r.Delay)
+	if d := r.renderTime(); d > 0 {
+		timer := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -189,23 +193,37 @@ func (r *Reporter) Handle(ctx context.Context, msg *rococo.Message) error {
 	return nil
 }
 
+// renderTime returns how long one rendering takes: Delay, or a random time
+// up to MaxDelay.
+func (r *Reporter) renderTime() time.Duration {
+	if r.MaxDelay <= r.Delay {
+		return r.Delay
+	}
+	return r.Delay + rand.N(r.MaxDelay-r.Delay+1)
+}
+
 // Env names the service reads (besides the runtime's own).
 const (
 	EnvOutputFile   = "REPORT_OUTPUT_FILE"
 	EnvResultsQueue = "REPORT_RESULTS_QUEUE"
 	EnvRenderDelay  = "REPORT_RENDER_DELAY"
+	EnvRenderMax    = "REPORT_RENDER_DELAY_MAX"
 	EnvFailPrefix   = "REPORT_FAIL_PREFIX"
 )
 
 // NewReporterFromEnv builds a Reporter from env: REPORT_OUTPUT_FILE (append
 // summaries to this file as JSON lines), REPORT_RESULTS_QUEUE (publish them
 // to this queue with pub), both optional (with neither, summaries are
-// logged); REPORT_RENDER_DELAY (a Go duration, default 0) and
-// REPORT_FAIL_PREFIX. The returned close function releases the file.
+// logged); REPORT_RENDER_DELAY (a Go duration, default 0),
+// REPORT_RENDER_DELAY_MAX (a random render time between the two, default
+// none) and REPORT_FAIL_PREFIX. The returned close function releases the file.
 func NewReporterFromEnv(env appconfig.Env, pub rococo.Publisher, log *slog.Logger) (*Reporter, func() error, error) {
 	r := &Reporter{FailPrefix: env.String(EnvFailPrefix, "")}
 	var err error
 	if r.Delay, err = env.Duration(EnvRenderDelay, 0); err != nil {
+		return nil, nil, err
+	}
+	if r.MaxDelay, err = env.Duration(EnvRenderMax, 0); err != nil {
 		return nil, nil, err
 	}
 	closeFn := func() error { return nil }

@@ -244,3 +244,25 @@ func TestNewReporterFromEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderTime(t *testing.T) {
+	tests := []struct {
+		name            string
+		delay, maxDelay time.Duration
+	}{
+		{"fixed", 5 * time.Millisecond, 0},
+		{"max below delay is ignored", 5 * time.Millisecond, time.Millisecond},
+		{"random between", time.Millisecond, 20 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Reporter{Delay: tt.delay, MaxDelay: tt.maxDelay}
+			hi := max(tt.delay, tt.maxDelay)
+			for range 200 {
+				if d := r.renderTime(); d < tt.delay || d > hi {
+					t.Fatalf("renderTime() = %v, want within [%v, %v]", d, tt.delay, hi)
+				}
+			}
+		})
+	}
+}
