@@ -19,7 +19,8 @@ import (
 
 type busKey struct{}
 
-// SetBus gives the runner the service's Band bus (BAND_BUS), which
+// SetBus gives the runner the service's Band bus (RabbitMQ, with
+// MESSAGING_TYPE=RabbitMqConnection), which
 // ServeBus serves the functions on and BusFrom returns to them. The host
 // calls it once the bus is open, before Start.
 func (r *Runner) SetBus(b bus.Bus) {

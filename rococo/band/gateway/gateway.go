@@ -62,7 +62,7 @@ func (g *Gateway) busFrom(ctx context.Context) (bus.Bus, error) {
 	if b := band.BusFrom(ctx); b != nil {
 		return b, nil
 	}
-	return nil, &band.Error{Status: http.StatusServiceUnavailable, Message: "the gateway has no bus: set BAND_BUS (the RabbitMQ bus) in its environment"}
+	return nil, &band.Error{Status: http.StatusServiceUnavailable, Message: "the gateway has no bus: set MESSAGING_TYPE=RabbitMqConnection (the Band bus is RabbitMQ) in its environment"}
 }
 
 // Watch keeps the registry fed with the services' announcements until ctx
