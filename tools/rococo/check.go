@@ -119,7 +119,7 @@ func checkDir(ws, dir string) []string {
 			if !ok {
 				continue
 			}
-			if a := managedEnv[k.Value]; a != "" {
+			if a := servicecheck.Attribute(k.Value); a != "" {
 				l, _ := kv.Span()
 				at(l.Line, fmt.Sprintf("env sets %s, which the %s attribute controls", k.Value, a), fmt.Sprintf("remove %s from env and set %s = ... instead", k.Value, a))
 			}
@@ -175,16 +175,4 @@ func checkDir(ws, dir string) []string {
 
 func buildParse(dir string, data []byte) (*build.File, error) {
 	return build.ParseBuild(filepath.Join(dir, "BUILD.bazel"), data)
-}
-
-// managedEnv are the variables rococo_service sets from its own attributes.
-var managedEnv = map[string]string{
-	"CRON_EXPRESSIONS": "cron_expressions",
-	"CRON_RUN_AT":      "cron_run_at",
-	"CRON_TIME_AMOUNT": "cron_time_amount",
-	"CRON_TIME_UNIT":   "cron_time_unit",
-	"EXECUTION_TYPE":   "execution_type",
-	"MESSAGING_TYPE":   "messaging_type",
-	"PROCESSOR_TYPE":   "processor_type",
-	"RUN_AT_STARTUP":   "run_at_startup",
 }

@@ -22,6 +22,10 @@ var attrs = map[string]string{
 	"RUN_AT_STARTUP":   "run_at_startup",
 }
 
+// Attribute returns the rococo_service attribute that sets the variable key,
+// or "" when the service's env attribute sets it.
+func Attribute(key string) string { return attrs[key] }
+
 // placeholderQueue stands for a queue name given at deploy time.
 const placeholderQueue = "queue-given-at-run-time"
 
