@@ -105,6 +105,18 @@ func Enrich[In, Out any](s *Service, name string, patterns []string, props map[s
 	s.add(&function{name: name, role: RoleEnricher, enricher: e})
 }
 
+// Enrichers returns the names of the registered enrichers, in registration
+// order.
+func (s *Service) Enrichers() []string {
+	var out []string
+	for _, f := range s.fns {
+		if f.enricher != nil {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
 // enrichCaller returns the function decoding the arguments into a new In,
 // calling fn and encoding its answer.
 func enrichCaller[In, Out any](fn func(context.Context, In) (Out, error)) func(context.Context, []byte) ([]byte, error) {

@@ -30,7 +30,7 @@ const announceTimeout = 5 * time.Second
 
 // openBus opens the band service's bus when the transport has one, and
 // returns the runners of its listeners and of its announcements. A service
-// with listeners and no such transport is a configuration error.
+// with listeners or enrichers and no such transport is a configuration error.
 func (s *service) openBus(ctx context.Context, tcfg rococo.TransportConfig, d deps) (bus.Bus, []runner, error) {
 	listeners := s.fns.Listeners()
 	opener, ok := tcfg.(bus.Opener)
@@ -38,6 +38,10 @@ func (s *service) openBus(ctx context.Context, tcfg rococo.TransportConfig, d de
 		if len(listeners) > 0 {
 			return nil, nil, &config.Error{Var: "MESSAGING_TYPE", Value: s.cfg.MessagingType,
 				Accepted: fmt.Sprintf("RabbitMqConnection: the band listener %s receives events over RabbitMQ's topic routing (SQS has none)", listeners[0].Name)}
+		}
+		if enrichers := s.fns.Enrichers(); len(enrichers) > 0 {
+			return nil, nil, &config.Error{Var: "MESSAGING_TYPE", Value: s.cfg.MessagingType,
+				Accepted: fmt.Sprintf("RabbitMqConnection: the band enricher %s answers the gateway over RabbitMQ's request/reply (SQS has none)", enrichers[0])}
 		}
 		return nil, nil, nil
 	}

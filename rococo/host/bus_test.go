@@ -311,18 +311,36 @@ func TestBus_registry(t *testing.T) {
 	}
 }
 
-// TestBus_listener_needs_topic_routing: a listener without a RabbitMQ
-// transport is a configuration error (exit 2, one line).
-func TestBus_listener_needs_topic_routing(t *testing.T) {
-	s := band.New()
-	band.Listen(s, "store", []string{"in.gen.track"}, newSeen().listener("a"))
-	stderr := &rococotest.Buffer{}
-	o := options{stdout: &rococotest.Buffer{}, stderr: stderr, dir: t.TempDir()}
-	code := o.run(context.Background(), []string{"svc"}, []string{"EXECUTION_TYPE=BAND", "HEALTH_ADDR=127.0.0.1:0"}, testInfo(), s)
-	if code != 2 {
-		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+// TestBus_functions_need_rabbitmq: a listener or an enricher without a
+// RabbitMQ transport is a configuration error (exit 2, one line).
+func TestBus_functions_need_rabbitmq(t *testing.T) {
+	type geoIn struct {
+		IP string `json:"ip"`
 	}
-	if want := "the band listener store receives events over RabbitMQ's topic routing (SQS has none)"; !strings.Contains(stderr.String(), want) {
-		t.Fatalf("stderr = %s, want a line containing %q", stderr.String(), want)
+	for _, tc := range []struct {
+		name     string
+		register func(s *band.Service)
+		want     string
+	}{
+		{"listener", func(s *band.Service) { band.Listen(s, "store", []string{"in.gen.track"}, newSeen().listener("a")) },
+			"the band listener store receives events over RabbitMQ's topic routing (SQS has none)"},
+		{"enricher", func(s *band.Service) {
+			band.Enrich(s, "geo", []string{"in.gen.track"}, map[string]string{"ip": "td.ip"},
+				func(context.Context, geoIn) (map[string]string, error) { return nil, nil })
+		}, "the band enricher geo answers the gateway over RabbitMQ's request/reply (SQS has none)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := band.New()
+			tc.register(s)
+			stderr := &rococotest.Buffer{}
+			o := options{stdout: &rococotest.Buffer{}, stderr: stderr, dir: t.TempDir()}
+			code := o.run(context.Background(), []string{"svc"}, []string{"EXECUTION_TYPE=BAND", "HEALTH_ADDR=127.0.0.1:0"}, testInfo(), s)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr = %s, want a line containing %q", stderr.String(), tc.want)
+			}
+		})
 	}
 }
