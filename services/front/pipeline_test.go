@@ -1,7 +1,7 @@
 package main_test
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,24 +179,28 @@ type event struct {
 	Enrich map[string]string `json:"enrich"`
 }
 
-// events reads the events file.
+// events reads the complete lines of the events file; a last line without
+// its newline is still being written by the listener and is left for the
+// next read.
 func events(t *testing.T, path string) []event {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for len(b) > 0 {
+		line, rest, complete := bytes.Cut(b, []byte("\n"))
+		if !complete {
+			break
+		}
+		b = rest
 		var e event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("events file line %q: %v", sc.Text(), err)
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("events file line %q: %v", line, err)
 		}
 		out = append(out, e)
 	}
