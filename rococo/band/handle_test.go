@@ -128,6 +128,24 @@ type countIn struct {
 	} `json:"items"`
 }
 
+// A handler that gives back its ctx's error as its Timeout passes is the
+// timeout, whichever of the two the runtime sees first; repeated, since
+// which one comes first is up to the scheduler.
+func TestHandle_timeout_answer_when_the_handler_returns_its_ctx_error(t *testing.T) {
+	s := band.New()
+	band.Handle(s, "GET /prompt", func(ctx context.Context, _ struct{}) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}, band.Timeout(2*time.Millisecond))
+	h := start(t, s, "", nil)
+	want := `{"error":"prompt did not answer within its timeout of 2ms","status":504}`
+	for i := range 1000 {
+		if got := h.do("GET", "/prompt", "", ""); got.code != 504 || strings.TrimSpace(got.body) != want {
+			t.Fatalf("request %d: %d %s, want 504 %s", i, got.code, got.body, want)
+		}
+	}
+}
+
 func TestHandle_answers_errors_with_honest_codes(t *testing.T) {
 	s := band.New()
 	band.Handle(s, "GET /count", func(_ context.Context, in countIn) (int, error) { return in.Count, nil })

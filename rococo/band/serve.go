@@ -102,18 +102,29 @@ func (r *Runner) callTimeout(parent context.Context, h *handler, in *input) (any
 	}()
 	select {
 	case res := <-done:
-		return res.out, res.err
+		return res.out, timedOut(parent, ctx, res.err)
 	case <-ctx.Done():
 		if err := parent.Err(); err != nil {
 			return nil, err // the client went away, or the shutdown deadline passed
 		}
 		select {
 		case res := <-done: // it answered at the deadline
-			return res.out, res.err
+			return res.out, timedOut(parent, ctx, res.err)
 		default:
 		}
 		return nil, errTimeout
 	}
+}
+
+// timedOut turns a handler's error into errTimeout when the handler gave
+// back the deadline of its own Timeout (its ctx ran out, its caller's did
+// not): the answer is then the same whether the handler returned just
+// before the wait ended or just after.
+func timedOut(parent, ctx context.Context, err error) error {
+	if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		return errTimeout
+	}
+	return err
 }
 
 // readInput reads what the binder needs from the request, in the serving
