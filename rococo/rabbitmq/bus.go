@@ -122,6 +122,12 @@ func (b *Bus) connection(ctx context.Context) (*amqp.Connection, error) {
 func (b *Bus) channel(ctx context.Context) (*amqp.Channel, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.openChannel(ctx)
+}
+
+// openChannel opens a channel on the current connection, dialing when there
+// is none. b.mu held.
+func (b *Bus) openChannel(ctx context.Context) (*amqp.Channel, error) {
 	conn, err := b.connection(ctx)
 	if err != nil {
 		return nil, err

@@ -57,13 +57,9 @@ func (b *Bus) caller(ctx context.Context) (*rpcChannel, error) {
 	if b.rpc != nil && !b.rpc.ch.IsClosed() {
 		return b.rpc, nil
 	}
-	conn, err := b.connection(ctx)
+	ch, err := b.openChannel(ctx)
 	if err != nil {
 		return nil, err
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return nil, fmt.Errorf("open a channel on %s: %w", b.cfg.Redacted(), err)
 	}
 	replies, err := ch.Consume(replyTo, "", true, false, false, false, nil)
 	if err != nil {

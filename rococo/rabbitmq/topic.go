@@ -27,13 +27,9 @@ func (b *Bus) publisher(ctx context.Context) (*confirmChannel, error) {
 	if b.pub != nil && !b.pub.ch.IsClosed() {
 		return b.pub, nil
 	}
-	conn, err := b.connection(ctx)
+	ch, err := b.openChannel(ctx)
 	if err != nil {
 		return nil, err
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return nil, fmt.Errorf("open a channel on %s: %w", b.cfg.Redacted(), err)
 	}
 	if err := b.declareExchanges(ch); err != nil {
 		_ = ch.Close()
