@@ -17,7 +17,10 @@ const DefaultTTL = 30 * time.Second
 // Status is the part of a Band service's /status document that the
 // registry reads.
 type Status struct {
-	Service   string     `json:"service"`
+	Service string `json:"service"`
+	// Instance names the announcing replica ("" from a service that
+	// does not say): each has an entry of its own.
+	Instance  string     `json:"instance"`
 	State     string     `json:"state"`
 	Functions []Function `json:"functions"`
 }
@@ -34,8 +37,8 @@ type Function struct {
 	Patterns []Pattern `json:"-"`
 }
 
-// StateStopped is the state a service announces as it stops: the Registry
-// drops it at once instead of after the TTL.
+// StateStopped is the state a replica announces as it stops: the Registry
+// drops its entry at once instead of after the TTL.
 const StateStopped = "stopped"
 
 type entry struct {
@@ -43,17 +46,19 @@ type entry struct {
 	expires time.Time
 }
 
-// Registry keeps the Band services announced on a Bus, each for a TTL after
-// its last announcement, and finds the functions a key reaches with the
-// broker's matching rules. Replicas of a service announce the same
-// document; any of them keeps the service's entry alive. Safe for
+// Registry keeps the Band services announced on a Bus and finds the
+// functions a key reaches with the broker's matching rules. Each replica
+// (Status.Instance) of a service has its own entry, kept for a TTL after
+// its last announcement or until it announces that it stopped; a service
+// is known while any of its replicas is, with the functions of its newest
+// announcement (replicas of one version announce the same ones). Safe for
 // concurrent use.
 type Registry struct {
 	ttl time.Duration
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]entry
+	entries map[string]map[string]entry // service, instance
 }
 
 // NewRegistry returns an empty Registry keeping entries for ttl
@@ -65,7 +70,7 @@ func NewRegistry(ttl time.Duration, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{ttl: ttl, now: now, entries: map[string]entry{}}
+	return &Registry{ttl: ttl, now: now, entries: map[string]map[string]entry{}}
 }
 
 // Add records one announcement: a /status document. It fails, recording
@@ -77,11 +82,19 @@ func (r *Registry) Add(doc []byte) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	replicas := r.entries[st.Service]
 	if st.State == StateStopped {
-		delete(r.entries, st.Service)
+		delete(replicas, st.Instance)
+		if len(replicas) == 0 {
+			delete(r.entries, st.Service)
+		}
 		return nil
 	}
-	r.entries[st.Service] = entry{st: st, expires: r.now().Add(r.ttl)}
+	if replicas == nil {
+		replicas = map[string]entry{}
+		r.entries[st.Service] = replicas
+	}
+	replicas[st.Instance] = entry{st: st, expires: r.now().Add(r.ttl)}
 	return nil
 }
 
@@ -114,19 +127,39 @@ func parseStatus(doc []byte) (Status, error) {
 	return st, nil
 }
 
-// live returns the unexpired entries, dropping the expired ones. r.mu held.
+// live returns the newest announcement of each service with a replica
+// within the TTL, dropping the expired entries. r.mu held.
 func (r *Registry) live() []Status {
-	now := r.now()
 	out := make([]Status, 0, len(r.entries))
-	for name, e := range r.entries {
-		if !now.Before(e.expires) {
-			delete(r.entries, name)
-			continue
+	for service := range r.entries {
+		if st, ok := r.newest(service); ok {
+			out = append(out, st)
 		}
-		out = append(out, e.st)
 	}
 	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Service, b.Service) })
 	return out
+}
+
+// newest returns the newest announcement of service's replicas within the
+// TTL, dropping its expired entries. r.mu held.
+func (r *Registry) newest(service string) (Status, bool) {
+	now := r.now()
+	replicas := r.entries[service]
+	var best entry
+	for instance, e := range replicas {
+		if !now.Before(e.expires) {
+			delete(replicas, instance)
+			continue
+		}
+		if e.expires.After(best.expires) {
+			best = e
+		}
+	}
+	if len(replicas) == 0 {
+		delete(r.entries, service)
+		return Status{}, false
+	}
+	return best.st, true
 }
 
 // Services returns the services announced within the TTL, by name.
@@ -136,16 +169,12 @@ func (r *Registry) Services() []Status {
 	return r.live()
 }
 
-// Lookup returns service's entry when it was announced within the TTL.
+// Lookup returns the newest announcement of service when one of its
+// replicas announced itself within the TTL.
 func (r *Registry) Lookup(service string) (Status, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.entries[service]
-	if !ok || !r.now().Before(e.expires) {
-		delete(r.entries, service)
-		return Status{}, false
-	}
-	return e.st, true
+	return r.newest(service)
 }
 
 // Match returns the live functions with role one of whose patterns

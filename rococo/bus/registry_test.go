@@ -123,3 +123,75 @@ func TestRegistryRejectsBadAnnouncements(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryReplicas(t *testing.T) {
+	replica := func(t *testing.T, instance, state string, fns ...map[string]any) []byte {
+		t.Helper()
+		b, err := json.Marshal(map[string]any{"service": "geo", "instance": instance, "state": state, "functions": fns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	type step struct {
+		advance  time.Duration
+		doc      func(t *testing.T) []byte
+		want     string // the handlers Lookup("geo") finds, "" when geo is unknown
+		services int
+	}
+	announce := func(instance, state string, fns ...map[string]any) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte { return replica(t, instance, state, fns...) }
+	}
+	v1, v2 := fn("lookup", "handler"), fn("lookup2", "handler")
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"one of two replicas stops: the service stays", []step{
+			{doc: announce("a", "ready", v1), want: "lookup", services: 1},
+			{doc: announce("b", "ready", v1), want: "lookup", services: 1},
+			{doc: announce("b", StateStopped), want: "lookup", services: 1},
+			{doc: announce("a", StateStopped), want: "", services: 0},
+		}},
+		{"one replica is killed: the other keeps the service past the first one's TTL", []step{
+			{doc: announce("a", "ready", v1), want: "lookup", services: 1},
+			{advance: 20 * time.Second, doc: announce("b", "ready", v1), want: "lookup", services: 1},
+			{advance: 15 * time.Second, want: "lookup", services: 1}, // a expired, b is 15 s old
+			{advance: 15 * time.Second, want: "", services: 0},       // b expired too
+		}},
+		{"a rolling deploy: the newest announcement's functions", []step{
+			{doc: announce("old", "ready", v1), want: "lookup", services: 1},
+			{advance: time.Second, doc: announce("new", "ready", v2), want: "lookup2", services: 1},
+			{advance: time.Second, doc: announce("old", "ready", v1), want: "lookup", services: 1},
+			{doc: announce("old", StateStopped), want: "lookup2", services: 1},
+		}},
+		{"a stop of an unknown replica changes nothing", []step{
+			{doc: announce("a", "ready", v1), want: "lookup", services: 1},
+			{doc: announce("ghost", StateStopped), want: "lookup", services: 1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: time.Unix(1000, 0)}
+			r := NewRegistry(30*time.Second, c.now)
+			for i, s := range tt.steps {
+				c.add(s.advance)
+				if s.doc != nil {
+					if err := r.Add(s.doc(t)); err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+				}
+				st, ok := r.Lookup("geo")
+				got := ""
+				if ok {
+					for _, f := range st.Functions {
+						got += f.Name
+					}
+				}
+				if got != s.want || len(r.Services()) != s.services {
+					t.Errorf("step %d: Lookup(geo) finds %q and %d services, want %q and %d", i, got, len(r.Services()), s.want, s.services)
+				}
+			}
+		})
+	}
+}

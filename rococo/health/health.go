@@ -13,8 +13,12 @@ import (
 // Status is the document served at /status.
 type Status struct {
 	Service string `json:"service"`
-	Version string `json:"version"`
-	Commit  string `json:"commit,omitempty"`
+	// Instance names this process among the replicas of the service
+	// (host name, process id and a random suffix): the gateway's registry
+	// keeps one entry per instance.
+	Instance string `json:"instance,omitempty"`
+	Version  string `json:"version"`
+	Commit   string `json:"commit,omitempty"`
 	// Started is when the service started. The handler sets UptimeSeconds
 	// from it when UptimeSeconds is zero.
 	Started       time.Time `json:"started"`

@@ -273,15 +273,37 @@ func TestBus_registry(t *testing.T) {
 		}
 	})
 
-	s := band.New()
-	band.Listen(s, "store", []string{"in.gen.track"}, newSeen().listener("a"))
-	r := bt.run(s, "BAND_ANNOUNCE_PERIOD="+period.String())
+	replica := func(name string) *running {
+		s := band.New()
+		band.Listen(s, "store", []string{"in.gen.track"}, newSeen().listener(name))
+		return bt.run(s, "BAND_ANNOUNCE_PERIOD="+period.String())
+	}
+	r := replica("a")
 	start := time.Now()
 	waitUntil(t, "the service in the registry", 10*time.Second, func() bool {
 		fs := reg.Match(band.RoleListener, "in.gen.track.hit")
 		return len(fs) == 1 && fs[0].Service == bt.name && fs[0].Name == "store"
 	})
 	t.Logf("routable %v after start", time.Since(start))
+
+	// A second replica announces itself too; when it stops, the first
+	// one keeps the service in the registry.
+	first, _ := reg.Lookup(bt.name)
+	if first.Instance == "" {
+		t.Fatalf("the announcement names no instance: %+v", first)
+	}
+	r2 := replica("b")
+	waitUntil(t, "the second replica's announcement", 10*time.Second, func() bool {
+		st, ok := reg.Lookup(bt.name)
+		return ok && st.Instance != first.Instance
+	})
+	if code := r2.stop(); code != 0 {
+		t.Fatalf("the second replica exited %d", code)
+	}
+	time.Sleep(3 * period) // the stop, and the first replica's next announcements, arrived
+	if _, ok := reg.Lookup(bt.name); !ok {
+		t.Fatal("the service left the registry when one of its two replicas stopped")
+	}
 	if code := r.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}

@@ -2,11 +2,13 @@ package host
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -80,6 +82,7 @@ func (s *service) ready() error {
 func (s *service) status() health.Status {
 	st := health.Status{
 		Service:       s.name,
+		Instance:      s.instance,
 		Version:       s.info.Version,
 		Commit:        s.info.Commit,
 		Started:       s.started,
@@ -95,4 +98,15 @@ func (s *service) status() health.Status {
 		}
 	}
 	return st
+}
+
+// instanceID names this process among the replicas of its service: the
+// host name (a pod's name on Kubernetes), the process id and a random
+// suffix, so that two processes on one host differ too.
+func instanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), rand.Text()[:8])
 }

@@ -90,7 +90,7 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 		logBandSetup(log, setup)
 	}
 
-	s := &service{cfg: cfg, info: info, name: name, log: log, started: time.Now(), once: once, stderr: o.stderr, fns: fns}
+	s := &service{cfg: cfg, info: info, name: name, log: log, started: time.Now(), instance: instanceID(), once: once, stderr: o.stderr, fns: fns}
 	s.state.Store(stateStarting)
 	code := s.serve(ctx, proc, tcfg)
 	s.state.Store(stateStopped)
