@@ -1,6 +1,7 @@
 package band
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,8 @@ type bindField struct {
 	// types an empty value (?n=) leaves the field alone.
 	empty bool
 	typ   reflect.Type
+	// wildcard is the path wildcard that sets the field, "" for none.
+	wildcard string
 }
 
 type pathBind struct {
@@ -60,6 +63,7 @@ type setter func(v reflect.Value, s string) error
 var (
 	requestType     = reflect.TypeFor[Request]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	durationType    = reflect.TypeFor[time.Duration]()
 )
 
@@ -86,6 +90,7 @@ func newBinder(t reflect.Type, wildcards []string) (*binder, error) {
 			return nil, fmt.Errorf("the path wildcard {%s} has no field in %s: add a field such as %s string `json:\"%s\"`", w, t, exportedName(w), w)
 		}
 		b.paths = append(b.paths, pathBind{wildcard: w, field: i})
+		b.fields[i].wildcard = w
 	}
 	return b, nil
 }
@@ -333,7 +338,7 @@ func (b *binder) bind(dst reflect.Value, in *input) error {
 		dst.FieldByIndex(b.request).Set(reflect.ValueOf(Request{r: in.info}))
 	}
 	if q := in.req.URL.RawQuery; q != "" {
-		if err := b.pairs(dst, q, fromQuery, in.info); err != nil {
+		if err := b.pairs(dst, q, fromQuery, in); err != nil {
 			return err
 		}
 	}
@@ -343,14 +348,14 @@ func (b *binder) bind(dst reflect.Value, in *input) error {
 			return err
 		}
 	case formBody:
-		if err := b.pairs(dst, string(in.body), fromForm, in.info); err != nil {
+		if err := b.pairs(dst, string(in.body), fromForm, in); err != nil {
 			return err
 		}
 	case multipartBody:
 		var set uint64
 		for k, vs := range in.form {
 			for _, v := range vs {
-				if err := b.set(dst, k, v, fromForm, &set, in.info); err != nil {
+				if err := b.set(dst, k, v, fromForm, &set, in); err != nil {
 					return err
 				}
 			}
@@ -372,7 +377,7 @@ func (b *binder) bind(dst reflect.Value, in *input) error {
 }
 
 // pairs binds the key=value pairs of a URL-encoded query or form.
-func (b *binder) pairs(dst reflect.Value, s string, from source, info *requestInfo) error {
+func (b *binder) pairs(dst reflect.Value, s string, from source, in *input) error {
 	var set uint64 // fields this source set (a multi field's first value replaces)
 	for s != "" {
 		var kv string
@@ -384,9 +389,12 @@ func (b *binder) pairs(dst reflect.Value, s string, from source, info *requestIn
 		k, err1 := unescape(k)
 		v, err2 := unescape(v)
 		if err1 != nil || err2 != nil {
+			if i, ok := b.byName[k]; ok && err1 == nil && b.pathSets(&b.fields[i], in.req) {
+				continue // the path's value replaces this one
+			}
 			return badInput(k, "%s is not valid URL encoding (%q)", from, truncate(kv))
 		}
-		if err := b.set(dst, k, v, from, &set, info); err != nil {
+		if err := b.set(dst, k, v, from, &set, in); err != nil {
 			return err
 		}
 	}
@@ -401,10 +409,11 @@ func unescape(s string) (string, error) {
 }
 
 // set binds one value of name; names without a field only reach
-// Request.Params.
-func (b *binder) set(dst reflect.Value, name, v string, from source, set *uint64, info *requestInfo) error {
-	if info != nil {
-		info.params[name] = v
+// Request.Params. A value that does not convert is no error for a field
+// that the path sets, since the path's value replaces it.
+func (b *binder) set(dst reflect.Value, name, v string, from source, set *uint64, in *input) error {
+	if in.info != nil {
+		in.info.params[name] = v
 	}
 	i, ok := b.byName[name]
 	if !ok {
@@ -413,7 +422,20 @@ func (b *binder) set(dst reflect.Value, name, v string, from source, set *uint64
 	f := &b.fields[i]
 	first := *set&(1<<i) == 0
 	*set |= 1 << i
-	return b.setField(dst, f, v, from, first)
+	if err := b.setField(dst, f, v, from, first); err != nil {
+		if b.pathSets(f, in.req) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// pathSets reports whether a path wildcard of r sets f, replacing what the
+// query or the body gave (an empty value sets only the fields that take
+// one).
+func (b *binder) pathSets(f *bindField, r *http.Request) bool {
+	return f.wildcard != "" && (f.empty || r.PathValue(f.wildcard) != "")
 }
 
 // setField sets field f of dst to v; first is the source's first value for
@@ -436,7 +458,7 @@ func (b *binder) setField(dst reflect.Value, f *bindField, v string, from source
 // set; keys without a field are left out (they reach Request.Params).
 func (b *binder) bindJSON(dst reflect.Value, in *input) error {
 	if err := json.Unmarshal(in.body, dst.Addr().Interface()); err != nil {
-		return jsonError(err)
+		return b.jsonFailed(dst, in, err)
 	}
 	if in.info != nil {
 		var m map[string]any
@@ -447,6 +469,160 @@ func (b *binder) bindJSON(dst reflect.Value, in *input) error {
 		}
 	}
 	return nil
+}
+
+// jsonFailed is bindJSON's error path, which the decoding of a good body
+// never takes. encoding/json names the field of a type mismatch but returns
+// the error of a value's UnmarshalText or UnmarshalJSON as it is, so the
+// body's members are decoded one by one, in order, to find the field of
+// that error. The members the path sets are left out first and the rest
+// decoded again: the path's value replaces theirs, so they are no error.
+func (b *binder) jsonFailed(dst reflect.Value, in *input, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || len(b.paths) == 0 && errors.As(err, &te) {
+		return jsonError(err)
+	}
+	// json.Unmarshal checks the syntax before it decodes: the body is valid
+	// JSON.
+	members, ok := jsonMembers(in.body)
+	if !ok {
+		return jsonError(err) // not an object
+	}
+	if len(b.paths) > 0 {
+		kept := members[:0:0]
+		for _, m := range members {
+			if f := b.fieldOfKey(m.key); f == nil || !b.pathSets(f, in.req) {
+				kept = append(kept, m)
+			}
+		}
+		if len(kept) < len(members) {
+			members = kept
+			// What the first pass set, these members set again: over it,
+			// this pass gives what one pass without the others gives.
+			if err = json.Unmarshal(jsonObject(kept), dst.Addr().Interface()); err == nil {
+				return nil
+			}
+		}
+	}
+	if errors.As(err, &te) {
+		return jsonError(err)
+	}
+	// A value's own decoding failed (and stopped encoding/json): the first
+	// member that fails alone, other than by a type mismatch, is the one.
+	for _, m := range members {
+		f := b.fieldOfKey(m.key)
+		if f == nil {
+			continue
+		}
+		if t, raw, err := culprit(f.typ, m.value); err != nil {
+			return badInput(f.name, "invalid %s %s in the JSON body: want a valid %s (%v)", f.name, shownJSON(raw), t, err)
+		}
+	}
+	return jsonError(err)
+}
+
+// fieldOfKey returns the field a JSON body's key decodes into, matched as
+// encoding/json matches: the exact json name, else one that differs only by
+// case; nil for none.
+func (b *binder) fieldOfKey(key string) *bindField {
+	if i, ok := b.byName[key]; ok {
+		return &b.fields[i]
+	}
+	for i := range b.fields {
+		if strings.EqualFold(b.fields[i].name, key) {
+			return &b.fields[i]
+		}
+	}
+	return nil
+}
+
+// member is a key and its raw value in a JSON object.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// jsonMembers splits a valid JSON object into its members, in order
+// (repeated keys kept); ok is false when body is not an object.
+func jsonMembers(body []byte) (members []member, ok bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	for d.More() {
+		t, err := d.Token()
+		key, isKey := t.(string)
+		if err != nil || !isKey {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, false
+		}
+		members = append(members, member{key: key, value: v})
+	}
+	return members, true
+}
+
+// shownJSON is a JSON value for an error message: compact, truncated.
+func shownJSON(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) == nil {
+		raw = b.Bytes()
+	}
+	return truncate(string(raw))
+}
+
+// jsonObject is the JSON object of members.
+func jsonObject(members []member) []byte {
+	out := []byte{'{'}
+	for i, m := range members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		k, _ := json.Marshal(m.key)
+		out = append(append(append(out, k...), ':'), m.value...)
+	}
+	return append(out, '}')
+}
+
+// culprit decodes raw into a new value of type t and, when that fails other
+// than by a type mismatch, returns the innermost value at fault and its
+// type: a list's element, a map's value, the type behind a pointer, down to
+// a type that decodes itself (UnmarshalJSON or UnmarshalText).
+func culprit(t reflect.Type, raw json.RawMessage) (reflect.Type, json.RawMessage, error) {
+	err := json.Unmarshal(raw, reflect.New(t).Interface())
+	var te *json.UnmarshalTypeError
+	if err == nil || errors.As(err, &te) {
+		return nil, nil, nil
+	}
+	pt := reflect.PointerTo(t)
+	if pt.Implements(jsonUnmarshaler) || pt.Implements(textUnmarshaler) {
+		return t, raw, err
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return culprit(t.Elem(), raw)
+	case reflect.Slice, reflect.Array:
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) == nil {
+			for _, e := range elems {
+				if et, eraw, err := culprit(t.Elem(), e); err != nil {
+					return et, eraw, err
+				}
+			}
+		}
+	case reflect.Map:
+		if members, ok := jsonMembers(raw); ok {
+			for _, m := range members {
+				if et, eraw, err := culprit(t.Elem(), m.value); err != nil {
+					return et, eraw, err
+				}
+			}
+		}
+	}
+	return t, raw, err
 }
 
 // jsonError turns a JSON decoding error into a 400 naming the field.
@@ -465,6 +641,9 @@ func jsonError(err error) *Error {
 }
 
 func jsonWant(t reflect.Type) string {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) && !reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return fmt.Sprintf("a valid %s as a string", t) // encoding/json gives it the string
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return "true or false"
