@@ -45,17 +45,27 @@ func BusFrom(ctx context.Context) bus.Bus {
 }
 
 // ServeBus answers the gateway's calls on the bus given to SetBus until
-// ctx ends: each handler as service's function of its name (the hit's
-// event in, the handler's whole answer out as a Reply), each enricher
-// likewise (its props in, its answer out). Replicas of a service compete
-// for the calls. It returns when every function stopped serving: nil when
-// ctx ended, else the errors of the functions that could not serve.
+// ctx ends or Shutdown stops it: each handler as service's function of its
+// name (the hit's event in, the handler's whole answer out as a Reply),
+// each enricher likewise (its props in, its answer out). Replicas of a
+// service compete for the calls. Shutdown stops the calls only once the
+// requests in flight on the port are done, since those may call the
+// service's own functions (the gateway's hit on its own pixel does): the
+// host passes a ctx that SIGTERM does not cancel. ServeBus returns when
+// every function stopped serving and the calls it took were answered: nil
+// when it was stopped, else the errors of the functions that could not
+// serve.
 func (r *Runner) ServeBus(ctx context.Context, service string) error {
 	p := r.bus.Load()
 	if p == nil {
 		return errors.New("band: ServeBus before SetBus")
 	}
 	b := *p
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !r.calls.onDrain(cancel) {
+		return nil // Shutdown stopped the calls already
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -86,7 +96,7 @@ func (r *Runner) busEnricher(name string, e *enricher) bus.CallHandler {
 	m := r.metrics.handler(name)
 	return func(ctx context.Context, args []byte) (out []byte, err error) {
 		start := time.Now()
-		if !r.track.enter() {
+		if !r.calls.enter() {
 			m.done(http.StatusServiceUnavailable, time.Since(start))
 			return nil, errors.New("the service is shutting down")
 		}
@@ -104,7 +114,7 @@ func (r *Runner) busEnricher(name string, e *enricher) bus.CallHandler {
 			}
 			m.done(code, time.Since(start))
 			r.metrics.inFlight.Dec()
-			r.track.leave()
+			r.calls.leave()
 		}()
 		out, err = e.call(ctx, args)
 		if err != nil {
@@ -118,7 +128,7 @@ func (r *Runner) busEnricher(name string, e *enricher) bus.CallHandler {
 // HTTP request served exactly as a direct one (binding, timeout, errors,
 // metrics), and the answer goes back whole as a Reply.
 func (r *Runner) busHandler(h *handler) bus.CallHandler {
-	serve := r.route(h)
+	serve := r.routeWith(h, r.calls)
 	return func(ctx context.Context, body []byte) ([]byte, error) {
 		var ev bus.Event
 		if err := json.Unmarshal(body, &ev); err != nil {

@@ -13,6 +13,10 @@ type tracker struct {
 	draining atomic.Bool
 	once     sync.Once
 	idle     chan struct{} // closed once draining and nothing is in flight
+
+	mu      sync.Mutex
+	drained bool
+	stops   []func() // called by drain: what feeds this tracker stops
 }
 
 func newTracker() *tracker { return &tracker{idle: make(chan struct{})} }
@@ -37,12 +41,32 @@ func (t *tracker) leave() {
 	}
 }
 
-// drain refuses new requests from now on.
+// drain refuses new requests from now on, and calls the funcs given to
+// onDrain.
 func (t *tracker) drain() {
 	t.draining.Store(true)
 	if t.n.Load() == 0 {
 		t.once.Do(func() { close(t.idle) })
 	}
+	t.mu.Lock()
+	stops := t.stops
+	t.drained, t.stops = true, nil
+	t.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+}
+
+// onDrain has drain call stop; false (keeping nothing) when drain was
+// called already.
+func (t *tracker) onDrain(stop func()) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.drained {
+		return false
+	}
+	t.stops = append(t.stops, stop)
+	return true
 }
 
 // wait waits until nothing is in flight after drain, or ctx is done; it

@@ -261,6 +261,26 @@ func TestShutdown_cancels_requests_at_the_deadline(t *testing.T) {
 	}
 }
 
+// A handler that was answered at its Timeout and ignores its ctx still
+// runs at the shutdown deadline: Shutdown counts it.
+func TestShutdown_counts_handlers_still_running_past_their_timeout(t *testing.T) {
+	s := band.New()
+	release := make(chan struct{})
+	defer close(release)
+	band.Handle(s, "GET /stuck", func(ctx context.Context, _ struct{}) (string, error) {
+		<-release // ignores its ctx
+		return "", nil
+	}, band.Timeout(50*time.Millisecond))
+	h := start(t, s, "", nil)
+	if got := do(t, "GET", h.url+"/stuck", "", ""); got.code != http.StatusGatewayTimeout {
+		t.Fatalf("GET /stuck = %d %s, want 504", got.code, got.body)
+	}
+	err := h.stop(100 * time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "band: 1 handler(s) still running a second after the shutdown deadline") {
+		t.Errorf("Shutdown() = %v, want the one handler still running counted", err)
+	}
+}
+
 func TestScheduled_runs_on_rococo_cron(t *testing.T) {
 	var runs atomic.Int32
 	s := band.New()

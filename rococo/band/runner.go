@@ -66,8 +66,9 @@ type Runner struct {
 	log     *slog.Logger
 	rep     report.Reporter
 	metrics *metrics
-	track   *tracker
-	serving atomic.Int64 // handler requests in flight (the gauge's value)
+	track   *tracker     // the requests on the port and their handlers
+	calls   *tracker     // the calls served over the bus (ServeBus) and their handlers
+	serving atomic.Int64 // handler requests and calls in flight (the gauge's value)
 	state   atomic.Int32
 	pending atomic.Int32 // workers gating readiness without a first success
 
@@ -108,7 +109,7 @@ func (s *Service) Runner(rt Runtime) (*Runner, error) {
 	if rep == nil {
 		rep = report.Nop
 	}
-	r := &Runner{s: s, rt: rt, log: log, rep: rep, metrics: newMetrics(rt.Registerer), track: newTracker()}
+	r := &Runner{s: s, rt: rt, log: log, rep: rep, metrics: newMetrics(rt.Registerer), track: newTracker(), calls: newTracker()}
 	base, cancel := context.WithCancel(context.Background())
 	r.base, r.cancelBase = context.WithValue(base, runnerKey{}, r), cancel
 	for _, f := range s.fns {
@@ -249,6 +250,7 @@ func (r *Runner) StopIntake() {
 
 // Shutdown stops the service within ctx's deadline (what is left of
 // SHUTDOWN_TIMEOUT), in this order: intake stops (StopIntake), requests in
+// flight on the port drain, the bus's calls stop (ServeBus) and those in
 // flight drain, scheduled runs in progress finish, workers' ctx is
 // cancelled and they return, then the cleanups run, last registered first,
 // each with ctx. Work still going at the deadline has its ctx cancelled and
@@ -258,12 +260,14 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	r.StopIntake()
 	var errs []error
 	start := time.Now()
-	if !r.track.wait(ctx) {
-		r.log.Warn("shutdown deadline reached: cancelling requests in flight", "in_flight", r.serving.Load())
+	drained := r.track.wait(ctx)
+	r.calls.drain() // after the port's requests, which may call the service's own functions
+	if !drained || !r.calls.wait(ctx) {
+		r.log.Warn("shutdown deadline reached: cancelling the handlers still running", "running", r.running())
 		r.cancelBase()
 		gctx, cancel := context.WithTimeout(context.Background(), grace)
-		if !r.track.wait(gctx) {
-			errs = append(errs, fmt.Errorf("band: %d request(s) still in flight after the shutdown deadline", r.serving.Load()))
+		if !r.track.wait(gctx) || !r.calls.wait(gctx) {
+			errs = append(errs, fmt.Errorf("band: %d handler(s) still running a second after the shutdown deadline", r.running()))
 		}
 		cancel()
 	}
@@ -301,6 +305,10 @@ func (r *Runner) Shutdown(ctx context.Context) error {
 	r.state.Store(stopped)
 	return errors.Join(errs...)
 }
+
+// running counts the requests, calls and handlers past their timeout that
+// have not returned.
+func (r *Runner) running() int64 { return r.track.n.Load() + r.calls.n.Load() }
 
 // wait waits for wg until ctx is done plus the grace period; it reports
 // whether wg finished.

@@ -22,15 +22,19 @@ var errAbort = errors.New("handler aborted the response")
 // (nginx's 499).
 const statusClientGone = 499
 
-// route returns the http.Handler serving h.
-func (r *Runner) route(h *handler) http.Handler {
+// route returns the http.Handler serving h on the service's port.
+func (r *Runner) route(h *handler) http.Handler { return r.routeWith(h, r.track) }
+
+// routeWith returns the http.Handler serving h with its work counted in t:
+// r.track for the port's requests, r.calls for the bus's calls.
+func (r *Runner) routeWith(h *handler, t *tracker) http.Handler {
 	name := h.name
 	m := r.metrics.handler(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
 		code := 0
 		defer func() { m.done(code, time.Since(start)) }()
-		if !r.track.enter() {
+		if !t.enter() {
 			w.Header().Set("Connection", "close")
 			code = writeError(w, &Error{Status: http.StatusServiceUnavailable, Message: "the service is shutting down"})
 			return
@@ -40,14 +44,14 @@ func (r *Runner) route(h *handler) http.Handler {
 		defer func() {
 			r.serving.Add(-1)
 			r.metrics.inFlight.Dec()
-			r.track.leave()
+			t.leave()
 		}()
-		code = r.serve(w, req, h, name)
+		code = r.serve(w, req, h, name, t)
 	})
 }
 
-// serve answers one request and returns its status.
-func (r *Runner) serve(w http.ResponseWriter, req *http.Request, h *handler, name string) int {
+// serve answers one request, counted in t, and returns its status.
+func (r *Runner) serve(w http.ResponseWriter, req *http.Request, h *handler, name string, t *tracker) int {
 	in, e := readInput(w, req, h)
 	if e != nil {
 		return writeError(w, e)
@@ -55,11 +59,11 @@ func (r *Runner) serve(w http.ResponseWriter, req *http.Request, h *handler, nam
 	var out any
 	var err error
 	if h.timeout > 0 {
-		out, err = r.callTimeout(req.Context(), h, in)
+		out, err = callTimeout(req.Context(), h, in, t)
 	} else {
 		out, err = call(req.Context(), h, in)
 	}
-	if r.track.draining.Load() {
+	if t.draining.Load() {
 		w.Header().Set("Connection", "close")
 	}
 	if err != nil {
@@ -85,17 +89,17 @@ func call(ctx context.Context, h *handler, in *input) (out any, err error) {
 
 // callTimeout calls the handler in a goroutine of its own and waits for it
 // until its Timeout; a handler past it keeps running (its ctx cancelled)
-// and is counted in flight until it returns.
-func (r *Runner) callTimeout(parent context.Context, h *handler, in *input) (any, error) {
+// and is counted in t until it returns.
+func callTimeout(parent context.Context, h *handler, in *input, t *tracker) (any, error) {
 	ctx, cancel := context.WithTimeout(parent, h.timeout)
 	type result struct {
 		out any
 		err error
 	}
 	done := make(chan result, 1)
-	r.track.add()
+	t.add()
 	go func() {
-		defer r.track.leave()
+		defer t.leave()
 		defer cancel()
 		out, err := call(ctx, h, in)
 		done <- result{out, err}

@@ -87,11 +87,13 @@ func (s *service) startBand(d deps) error {
 }
 
 // bandRunner runs the band functions, alone (inner is nil:
-// EXECUTION_TYPE=BAND) or next to the processor's runner.
+// EXECUTION_TYPE=BAND) or next to the processor's runner, and serves them
+// over the bus when the service has one.
 type bandRunner struct {
 	inner   runner
 	fns     *band.Runner
 	timeout time.Duration // SHUTDOWN_TIMEOUT, shared by the drain of both
+	service string        // the name the functions are served under on the bus, "" for none
 }
 
 // withBand wraps the execution type's runner (nil for BAND) when the
@@ -100,15 +102,36 @@ func (s *service) withBand(r runner) runner {
 	if s.band == nil {
 		return r
 	}
-	return &bandRunner{inner: r, fns: s.band, timeout: s.cfg.ShutdownTimeout}
+	b := &bandRunner{inner: r, fns: s.band, timeout: s.cfg.ShutdownTimeout}
+	if s.servesBus {
+		b.service = s.name
+	}
+	return b
 }
 
-// Run starts the functions, runs the processor (or waits for ctx), then
-// shuts the functions down: intake stops when ctx is cancelled, and
-// requests, workers and cleanups get what is left of SHUTDOWN_TIMEOUT
-// after the processor's drain.
+// Run starts the functions and serves them over the bus, runs the
+// processor (or waits for ctx), then shuts the functions down: intake
+// stops when ctx is cancelled, and requests, calls, workers and cleanups
+// get what is left of SHUTDOWN_TIMEOUT after the processor's drain. The
+// calls over the bus are not stopped by ctx but by the shutdown, once the
+// requests on the port are done; a failure to serve them stops the
+// service.
 func (b *bandRunner) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	b.fns.Start(ctx)
+	served := make(chan error, 1)
+	if b.service == "" {
+		served <- nil
+	} else {
+		go func() {
+			err := b.fns.ServeBus(context.WithoutCancel(ctx), b.service)
+			if err != nil {
+				cancel()
+			}
+			served <- err
+		}()
+	}
 	var stoppedAt atomic.Int64
 	stop := context.AfterFunc(ctx, func() {
 		stoppedAt.CompareAndSwap(0, time.Now().UnixNano())
@@ -123,9 +146,10 @@ func (b *bandRunner) Run(ctx context.Context) error {
 	}
 	stoppedAt.CompareAndSwap(0, time.Now().UnixNano()) // EXIT_WHEN_FINISHED, or a runner error
 	deadline := time.Unix(0, stoppedAt.Load()).Add(b.timeout)
-	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-	defer cancel()
-	return errors.Join(err, b.fns.Shutdown(sctx))
+	sctx, cancelShutdown := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancelShutdown()
+	err = errors.Join(err, b.fns.Shutdown(sctx))
+	return errors.Join(err, <-served)
 }
 
 // Ready is nil when the processor's runner (if any) and the functions are

@@ -298,3 +298,52 @@ func TestDurability(t *testing.T) {
 		t.Fatalf("received %d events, %d distinct ids, %d distinct hits; want %d distinct hits, each once", len(evs), len(ids), len(ns), hits)
 	}
 }
+
+// TestDrain: hits in flight when the gateway gets SIGTERM are answered and
+// their events published, though the gateway's own pixel handler is called
+// over the bus (it is served until the hits on the port are done).
+func TestDrain(t *testing.T) {
+	const hits = 10
+	p := newPipeline(t)
+	evDir := t.TempDir()
+	p.start("events_band", evDir)
+	ua := p.start("useragent_band", "")
+	front := p.start("front", "")
+	pixel := front.url + "/" + p.name("front") + "/pixel"
+	routable(t, pixel+"?probe=1")
+
+	// A stopped enricher holds every hit at the enrich deadline (200 ms):
+	// the SIGTERM comes while all of them are in flight.
+	ua.p.Signal(syscall.SIGSTOP)
+	defer ua.p.Signal(syscall.SIGCONT)
+	codes := make(chan int, hits)
+	for i := range hits {
+		go func() {
+			code, body := get(t, fmt.Sprintf("%s?drain=%d", pixel, i), "Mozilla/5.0 Firefox/120.0")
+			if code == 200 && !strings.HasPrefix(body, "image/gif GIF89a") {
+				code = -1
+			}
+			codes <- code
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	front.p.Signal(syscall.SIGTERM)
+	for range hits {
+		if code := <-codes; code != 200 {
+			t.Errorf("a hit in flight at SIGTERM answered %d, want 200 and the GIF", code)
+		}
+	}
+	if code := front.p.Wait(20 * time.Second); code != 0 {
+		t.Fatalf("front exited %d:\n%s", code, front.p.Output())
+	}
+	ua.p.Signal(syscall.SIGCONT)
+	drained := 0
+	for _, e := range waitEvents(t, filepath.Join(evDir, "events.jsonl"), hits+1, 10*time.Second) {
+		if _, ok := e.Data["drain"]; ok {
+			drained++
+		}
+	}
+	if drained != hits {
+		t.Fatalf("%d events of the %d hits in flight, want all", drained, hits)
+	}
+}
