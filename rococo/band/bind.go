@@ -213,7 +213,7 @@ func scalarSetter(t reflect.Type) (setter, error) {
 		return func(v reflect.Value, s string) error {
 			d, ok := config.ParseDuration(s)
 			if !ok {
-				return errors.New("want a duration such as 30s, 1m30s or a number of seconds")
+				return errors.New("want a duration of 0 or more, such as 30s, 1m30s or a number of seconds")
 			}
 			v.SetInt(int64(d))
 			return nil
