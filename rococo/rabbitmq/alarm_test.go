@@ -118,3 +118,68 @@ func get(port int, path string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestSIGTERMDuringMemoryAlarm: a service whose publisher the broker
+// blocks (a memory alarm on the test's own node, failing messages whose
+// retry copies wait) exits after SIGTERM within its shutdown timeout and
+// the bounded close of its connections, and loses nothing: once the alarm
+// ends, every failing message is in the queue or the dead-letter queue.
+func TestSIGTERMDuringMemoryAlarm(t *testing.T) {
+	bin := buildService(t)
+	n := startNode(t)
+	tr, err := New(n.config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	q := "rococo-test.alarm-term"
+	const total, failing = 100, 10
+	msgs := make([]*rococo.Message, total)
+	for i := range msgs {
+		to := fmt.Sprintf("user%d@example.com", i)
+		if i%(total/failing) == 0 {
+			to = fmt.Sprintf("user%d@fail.example", i)
+		}
+		body, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("t%d", i), "to": to, "subject": "hello"})
+		msgs[i] = &rococo.Message{Body: body}
+	}
+	if err := tr.Publish(ctxTimeout(t, 60*time.Second), q, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	n.ctl("set_vm_memory_high_watermark", "0.0000001")
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			n.ctl("set_vm_memory_high_watermark", "0.4")
+		}
+	}
+	t.Cleanup(restore)
+
+	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
+	s := startService(t, bin, svcEnv{queue: q, outbox: outbox, threads: 4, delay: "2ms", maxRetries: 3,
+		retryBackoff: "200ms", failDomain: "fail.example", healthPort: freePort(t), port: n.port, shutdownTimeout: "2s"})
+	waitOutbox(t, outbox, total-failing, 30*time.Second, s)
+	start := time.Now()
+	s.Signal(syscall.SIGTERM)
+	code := s.Wait(20 * time.Second) // 2 s of drain, at most 5 s per connection close, and margin
+	t.Logf("exit status %d %v after SIGTERM during the alarm", code, time.Since(start).Round(time.Millisecond))
+	if code != 0 {
+		t.Errorf("exit status after SIGTERM during the alarm = %d, want 0", code)
+	}
+
+	restore()
+	a := n.admin()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left, dead := a.count(q), a.count(rococo.DeadLetterQueue(q))
+		if left+dead >= failing {
+			t.Logf("after the alarm: %d failing messages back in %s, %d in its dead-letter queue", left, q, dead)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the alarm: %d in %s and %d dead-lettered, want the %d failing messages kept", left, q, dead, failing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -89,9 +89,9 @@ func (b *Bus) Close() error {
 	defer b.mu.Unlock()
 	b.closed = true
 	if b.conn != nil {
-		err := b.conn.Close()
+		err := closeConn(b.conn)
 		b.conn = nil
-		if err != nil && !errors.Is(err, amqp.ErrClosed) {
+		if err != nil {
 			return fmt.Errorf("rabbitmq bus: close: %w", err)
 		}
 	}

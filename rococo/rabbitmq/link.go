@@ -51,6 +51,21 @@ func newLink(t *Transport, name string, cfg Config) *link {
 	}
 }
 
+// closeTimeout bounds the wait for the broker's answer to a connection's
+// close: a broker that blocks a publishing connection (a memory or disk
+// alarm) stops reading from it and never answers.
+const closeTimeout = 5 * time.Second
+
+// closeConn closes conn, waiting at most closeTimeout for the broker; past
+// it the socket is closed without the answer. amqp.ErrClosed (closed
+// already) is nil.
+func closeConn(conn *amqp.Connection) error {
+	if err := conn.CloseDeadline(time.Now().Add(closeTimeout)); err != nil && !errors.Is(err, amqp.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
 // manage keeps the link connected until the transport's stop is closed. It
 // logs once per state change (connected, lost, first failed attempt), not
 // per try; further failed attempts of the same outage are logged at debug
@@ -100,7 +115,7 @@ func (l *link) watch(conn *amqp.Connection, notify chan *amqp.Error, blocks chan
 		select {
 		case <-l.t.stop:
 			l.setState(nil, ErrClosed)
-			if err := conn.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
+			if err := closeConn(conn); err != nil {
 				l.log.Warn("rabbitmq close connection", slog.Any("error", err))
 			}
 			return false

@@ -112,10 +112,7 @@ func (q *queueLease) Check(ctx context.Context) error {
 
 // Release closes the connection, which deletes the queue.
 func (q *queueLease) Release() error {
-	err := q.conn.Close()
+	err := closeConn(q.conn)
 	q.markLost()
-	if errors.Is(err, amqp.ErrClosed) {
-		return nil
-	}
 	return err
 }

@@ -190,21 +190,17 @@ func (t *Transport) Ready() error {
 }
 
 // Close cancels every consumer, closes their channels (unsettled deliveries
-// go back to their queues), then the publishing channels, then the
-// connection. It is safe to call more than once; later calls return nil.
+// go back to their queues), then both connections, which close the
+// publishing channels with them: a channel's own close would wait forever
+// on a connection the broker blocks. The broker's answer to each
+// connection's close is awaited for at most 5 seconds. It is safe to call
+// more than once; later calls return nil.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.mu.Lock()
 		close(t.closing) // under mu so start sees either closing or started
 		t.mu.Unlock()
 		t.wg.Wait()
-		for len(t.pool) > 0 {
-			select {
-			case pc := <-t.pool:
-				_ = pc.ch.Close()
-			default:
-			}
-		}
 		close(t.stop)
 		t.mu.Lock()
 		started := t.started
