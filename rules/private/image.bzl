@@ -189,6 +189,11 @@ _attrs = {
         doc = "Use the workspace status: created time and {KEY} placeholders. The macro sets it from --stamp.",
         default = False,
     ),
+    "env_check": attr.label(
+        doc = "The service's rococo_env_check: its validation (the runtime's check of the env) runs whenever " +
+              "the image, or what uses it (load, push, push_all), is built, so an image the service would " +
+              "refuse to start with is never built or pushed.",
+    ),
     "_imagebuilder": attr.label(
         default = Label("//tools/imagebuilder"),
         executable = True,

@@ -378,9 +378,15 @@ def _oci_keys(name, version, source):
     }
 
 def _health_ports(env):
-    """The health port the runtime listens on, as exposed_ports: HEALTH_PORT, default 8080, none for 0."""
+    """The health port the runtime listens on, as exposed_ports: HEALTH_PORT, default 8080, none for 0.
+
+    A HEALTH_PORT that is not a port exposes none: :env_check, which the image
+    depends on, fails the build naming it.
+    """
     port = env.get("HEALTH_PORT", "8080")
-    return [] if port == "0" else ["%s/tcp" % port]
+    if not port.isdigit() or int(port) < 1 or int(port) > 65535:
+        return []
+    return ["%s/tcp" % port]
 
 def _expected(keys):
     """Returns the labels (or annotations) the image test expects.
@@ -427,6 +433,7 @@ def _image_targets(name, label, version, source, env, binaries, platforms, confi
         tars = tars,
         base = base,
         stamp = stamped,
+        env_check = ":env_check",
         tags = internal_tags,
         visibility = visibility,
     )
