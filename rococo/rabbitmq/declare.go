@@ -96,12 +96,19 @@ func (t *Transport) declareOwned(conn *amqp.Connection, queue string) error {
 	return errors.Join(errs...)
 }
 
-// checkDelayQueue declares queue's delay queue for step when it exists.
+// checkDelayQueue declares queue's delay queue for step when it exists, and
+// notes it among those ExitWhenFinished waits for (it may hold a retry of
+// an earlier run).
 func (t *Transport) checkDelayQueue(conn *amqp.Connection, queue string, step time.Duration) error {
 	name := DelayQueue(queue, step)
 	switch _, err := queueDepth(conn, name); {
 	case err == nil:
-		return t.declare(conn, delayQueue(queue, step))
+		spec := delayQueue(queue, step)
+		if err := t.declare(conn, spec); err != nil {
+			return err
+		}
+		t.noteDelayQueue(spec)
+		return nil
 	case !isNotFound(err):
 		return fmt.Errorf("check queue %q: %w", name, err)
 	}

@@ -50,6 +50,11 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 	if e.threads, err = env.IntRange("RABBITMQ_NUM_THREADS", 1, 1, 1024, "a whole number of messages processed at once, 1-1024"); err != nil {
 		return nil, err
 	}
+	if c.MaxRetryBackoff > maxDelay {
+		// A delay queue's x-message-ttl holds at most maxDelay: a longer
+		// retry would come back early.
+		return nil, env.Error("RETRY_BACKOFF_MAX", "a duration of at most 1193h (about 49 days, RabbitMQ's longest message TTL, which a retry waits in)")
+	}
 	if q := c.QueueName; q != "" && !ValidQueueName(q) {
 		return nil, c.QueueError("a RabbitMQ queue name of 1-200 bytes of UTF-8 without control characters, not starting with amq.")
 	}

@@ -75,6 +75,7 @@ func TestFromEnv_bad_values(t *testing.T) {
 		{"RABBITMQ_PORT=http", `invalid RABBITMQ_PORT="http": want a port number 1-65535`},
 		{"RABBITMQ_NUM_THREADS=0", `invalid RABBITMQ_NUM_THREADS="0": want a whole number of messages processed at once, 1-1024`},
 		{"RABBITMQ_NUM_THREADS=2000", `invalid RABBITMQ_NUM_THREADS="2000": want a whole number of messages processed at once, 1-1024`},
+		{"RETRY_BACKOFF_MAX=3000h", `invalid RETRY_BACKOFF_MAX="3000h": want a duration of at most 1193h`},
 		{"EmailServiceProcessor_QUEUE_NAME=amq.gen", `invalid EmailServiceProcessor_QUEUE_NAME="amq.gen": want a RabbitMQ queue name of 1-200 bytes of UTF-8 without control characters, not starting with amq. (QUEUE_NAME_PREFIX included)`},
 		{"EmailServiceProcessor_QUEUE_NAME=" + strings.Repeat("q", 201), `invalid EmailServiceProcessor_QUEUE_NAME="` + strings.Repeat("q", 201) + `": want a RabbitMQ queue name`},
 		{"EmailServiceProcessor_QUEUE_NAME=a\tb", `invalid EmailServiceProcessor_QUEUE_NAME="a\tb": want a RabbitMQ queue name`},

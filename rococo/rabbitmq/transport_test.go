@@ -335,6 +335,48 @@ func TestExitWhenFinished(t *testing.T) {
 	}
 }
 
+// TestExitWhenFinishedWaitsForAnEarlierRunsRetry: a retry that an earlier
+// run left in a delay queue keeps a consumer with ExitWhenFinished alive
+// until it came back.
+func TestExitWhenFinishedWaitsForAnEarlierRunsRetry(t *testing.T) {
+	a := newAdmin(t)
+	q := queueName(t)
+	ctx := ctxTimeout(t, 30*time.Second)
+	earlier := newTransport(t, testConfig())
+	if err := earlier.Publish(ctx, q, msg("1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	dels, err := earlier.Consume(cctx, q, rococo.ConsumeOptions{Prefetch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receive(t, dels).Retry(ctx, 2*time.Second, errors.New("again")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := earlier.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	later := newTransport(t, testConfig())
+	dels, err = later.Consume(ctx, q, rococo.ConsumeOptions{Prefetch: 1, ExitWhenFinished: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for d := range dels {
+		if err := d.Ack(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if got != 1 {
+		t.Errorf("the later run acked %d messages before finishing, want the earlier run's retry", got)
+	}
+	a.waitCount(q, 0)
+}
+
 func TestCloseIdempotentAndReady(t *testing.T) {
 	tr := newTransport(t, testConfig())
 	if err := tr.Ready(); err == nil {
