@@ -404,13 +404,19 @@ func (c *consumer) cancel(ch *amqp.Channel, dels <-chan amqp.Delivery) {
 	}()
 }
 
+// holdRetryMax caps the growing wait between a held delivery's attempts to
+// publish its copy.
+const holdRetryMax = time.Minute
+
 // hold keeps d (claimed, not settled), whose give-back copy could not be
 // published, without it taking a prefetch slot: the channel's prefetch is
 // raised by one meanwhile, so consuming and acking go on. After delay, and
 // once the broker no longer blocks publishing, the copy is published again
-// and d acked; when that fails too, d is nacked with requeue (the broker
-// marks it redelivered, which counts as a crash). At Close a held delivery
-// goes back to the broker with its channel.
+// and d acked; while that fails (a queue that refuses it), d stays held and
+// the copy is tried again after a wait doubling from delay up to
+// holdRetryMax: never a requeue, which the broker would mark redelivered
+// and which would count as a crash. At Close a held delivery goes back to
+// the broker with its channel.
 func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay time.Duration) {
 	c.t.mu.Lock()
 	select {
@@ -428,36 +434,48 @@ func (c *consumer) hold(d *delivery, spec queueSpec, pub amqp.Publishing, delay 
 		defer c.t.wg.Done()
 		defer c.done()
 		defer c.setHeld(-1)
-		timer := time.NewTimer(delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-c.t.closing:
-			return
-		}
-		for {
-			reason, unblocked, _ := c.t.publishLink.blockedState()
-			if reason == "" {
-				break
+		for wait, tries := delay, 1; ; wait, tries = min(max(wait*2, time.Second), holdRetryMax), tries+1 {
+			if !c.waitToMove(wait) || d.ch.IsClosed() {
+				return // closing, or the broker took it back with the channel
 			}
-			select {
-			case <-unblocked:
-			case <-c.t.closing:
+			ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+			err := c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked)
+			cancel()
+			if err == nil {
+				_ = d.ch.Ack(d.raw.DeliveryTag, false)
 				return
 			}
+			level := slog.LevelDebug
+			if tries == 1 {
+				level = slog.LevelWarn
+			}
+			c.log.Log(context.Background(), level, "rabbitmq release: copy not published again, holding the message",
+				slog.String("message_id", d.msg.ID), slog.Int("tries", tries), slog.Any("error", err))
 		}
-		if d.ch.IsClosed() {
-			return // the broker took it back
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
-		defer cancel()
-		if err := c.t.publish(ctx, spec, []amqp.Publishing{pub}, failWhileBlocked); err != nil {
-			c.log.Warn("rabbitmq release: copy not published again, requeueing the message", slog.String("message_id", d.msg.ID), slog.Any("error", err))
-			_ = d.ch.Nack(d.raw.DeliveryTag, false, true)
-			return
-		}
-		_ = d.ch.Ack(d.raw.DeliveryTag, false)
 	}()
+}
+
+// waitToMove waits d, then until the broker no longer blocks publishing; it
+// reports false when the transport closes first.
+func (c *consumer) waitToMove(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-c.t.closing:
+		return false
+	}
+	for {
+		reason, unblocked, _ := c.t.publishLink.blockedState()
+		if reason == "" {
+			return true
+		}
+		select {
+		case <-unblocked:
+		case <-c.t.closing:
+			return false
+		}
+	}
 }
 
 // setHeld counts delta more held deliveries and asks forward to

@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,5 +67,61 @@ func TestFailingDeadLetterMovesNeitherLoseNorSpin(t *testing.T) {
 				t.Errorf("queue holds %d messages, want 0", n)
 			}
 		})
+	}
+}
+
+// TestRefusedMovesCostNoAttempt: while every delay queue and the
+// dead-letter queue refuse messages (a reject-publish policy on the test's
+// own node), an always failing message is processed once and held, never
+// requeued (which the broker would mark redelivered, counted as a crash):
+// once the policy is gone it comes back at the attempt that failed and
+// reaches the dead-letter queue at MAX_RETRIES, its attempt not raised by
+// the refusals.
+func TestRefusedMovesCostNoAttempt(t *testing.T) {
+	n := startNode(t)
+	tr, err := New(n.config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	a := n.admin()
+	q := "rococo-test.refused"
+	n.ctl("set_policy", "refuse", `^rococo-test\.refused\.(retry\..*|dlq)$`, `{"max-length":0,"overflow":"reject-publish"}`, "--apply-to", "queues")
+	const maxRetries, backoff = 3, 200 * time.Millisecond
+	var calls atomic.Int64
+	r, err := router.New(tr, rococo.MessageProcessorFunc(func(context.Context, *rococo.Message) error {
+		calls.Add(1)
+		return errors.New("always fails")
+	}), router.Config{Queue: q, MaxRetries: maxRetries, RetryBackoff: backoff, MaxRetryBackoff: backoff, ShutdownTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, 60*time.Second)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("router Run() = %v", err)
+		}
+	}()
+	if err := tr.Publish(ctx, q, msg(`{"always":"fails"}`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if c := calls.Load(); c != 1 {
+		t.Errorf("processor called %d times in 3 s while every move was refused, want 1 (then held)", c)
+	}
+	n.ctl("clear_policy", "refuse")
+	a.waitCount(rococo.DeadLetterQueue(q), 1)
+	d := a.get(rococo.DeadLetterQueue(q))
+	if got := d.Headers[rococo.HeaderAttempt]; fmt.Sprint(got) != fmt.Sprint(maxRetries) {
+		t.Errorf("dead-lettered at attempt %v, want %d (refused moves cost no attempt); processor called %d times", got, maxRetries, calls.Load())
+	}
+	// The first failure's retry copy was refused: the message came back
+	// at the same attempt (a give-back), so it ran once more than that.
+	if c := calls.Load(); c != maxRetries+1 {
+		t.Errorf("processor called %d times in all, want %d", c, maxRetries+1)
 	}
 }
