@@ -10,10 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
+
+	"github.com/rococo-go/rococo/tools/rococo/internal/service"
 )
 
 //go:embed templates
@@ -39,18 +40,20 @@ type Spec struct {
 	Module string
 }
 
-var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-
 // Check returns a one-line error naming what is wrong with s and the fix,
-// or nil. It fills in the default transport of a messaging service.
+// or nil. It fills in the default transport of a messaging service. The
+// name rules (and the reserved names) are service.NameProblem's, which
+// rococo check applies too.
 func (s *Spec) Check() error {
-	switch {
-	case s.Name == "":
+	if s.Name == "" {
 		return errors.New("missing service name. Fix: rococo new <name> --type messaging|cron|band")
-	case !validName.MatchString(s.Name) || len(s.Name) > 50:
-		return fmt.Errorf("invalid service name %q: want lower-case letters, digits and _, starting with a letter, at most 50 characters (it names a directory, a Go package path and a Bazel target). Fix: for example %q", s.Name, suggest(s.Name))
-	case strings.HasSuffix(s.Name, "_test"):
-		return fmt.Errorf("invalid service name %q: Go ignores directories ending in _test. Fix: drop the _test suffix", s.Name)
+	}
+	if problem, fix := service.NameProblem(s.Name); problem != "" {
+		return fmt.Errorf("%s. Fix: %s", problem, fix)
+	}
+	switch {
+	case s.Type == "":
+		return fmt.Errorf("missing --type: want messaging, cron or band. Fix: rococo new %s --type messaging", s.Name)
 	case !slices.Contains(Types, s.Type):
 		return fmt.Errorf("invalid --type %q: want one of %s", s.Type, strings.Join(Types, ", "))
 	}
@@ -67,29 +70,6 @@ func (s *Spec) Check() error {
 		return fmt.Errorf("invalid --transport %q: want one of %s", s.Transport, strings.Join(Transports, ", "))
 	}
 	return nil
-}
-
-// suggest turns an invalid name into a valid one for the error message.
-func suggest(name string) string {
-	var b strings.Builder
-	for i, r := range name {
-		switch {
-		case r >= 'A' && r <= 'Z':
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			b.WriteRune(r + 'a' - 'A')
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9' && b.Len() > 0:
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "_"):
-			b.WriteByte('_')
-		}
-	}
-	s := strings.Trim(b.String(), "_")
-	if s == "" {
-		return "my_service"
-	}
-	return s
 }
 
 // data is what the templates see.

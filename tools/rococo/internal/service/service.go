@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -31,7 +30,27 @@ type Service struct {
 	Rule      *build.Rule
 }
 
-var validName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+// Error is a problem of a BUILD file at a line: "file:line: problem. Fix:
+// fix.", File relative to the workspace.
+type Error struct {
+	File    string
+	Line    int
+	Problem string
+	Fix     string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d: %s. Fix: %s.", e.File, e.Line, e.Problem, e.Fix)
+}
+
+// NameError is an invalid service name, or one no service of the workspace
+// has: a usage error (exit status 2).
+type NameError struct {
+	Problem string
+	Fix     string
+}
+
+func (e *NameError) Error() string { return e.Problem + ". Fix: " + e.Fix }
 
 // attrEnv maps the attributes of rococo_service that set a variable.
 var attrEnv = map[string]string{
@@ -47,12 +66,19 @@ var attrEnv = map[string]string{
 
 // Load reads services/<name>/BUILD.bazel of the workspace ws.
 func Load(ws, name string) (*Service, error) {
-	if !validName.MatchString(name) {
-		return nil, fmt.Errorf("invalid service name %q: want the name of a directory under services/ (lower case, digits, _)", name)
+	// Only the form is checked here: a reserved name is refused by rococo
+	// new and reported by rococo check, but an existing service so named
+	// still runs on the host.
+	if !validName.MatchString(name) || len(name) > MaxNameLen {
+		problem, _ := NameProblem(name)
+		return nil, &NameError{Problem: problem, Fix: "give the name of a directory under services/: one of " + strings.Join(list(ws), ", ")}
 	}
 	dir := filepath.Join(ws, "services", name)
 	if _, err := os.Stat(filepath.Join(dir, "BUILD.bazel")); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no service %s: services/%s/BUILD.bazel does not exist. Fix: rococo new %s --type ..., or pick one of %s", name, name, name, strings.Join(list(ws), ", "))
+		return nil, &NameError{
+			Problem: fmt.Sprintf("no service %s: services/%s/BUILD.bazel does not exist", name, name),
+			Fix:     fmt.Sprintf("rococo new %s --type ..., or pick one of %s", name, strings.Join(list(ws), ", ")),
+		}
 	}
 	return LoadDir(ws, dir)
 }
@@ -66,21 +92,39 @@ func LoadDir(ws, dir string) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	f, err := build.ParseBuild(path, data)
+	f, err := Parse(relPath(ws, path), data)
 	if err != nil {
-		return nil, fmt.Errorf("parse %w", err)
+		return nil, err
 	}
 	for _, r := range f.Rules("rococo_service") {
 		if r.Name() != name {
 			continue
 		}
-		baked, err := bakedEnv(path, r)
+		baked, err := bakedEnv(relPath(ws, path), r)
 		if err != nil {
 			return nil, err
 		}
 		return &Service{Name: name, Dir: dir, Workspace: ws, Baked: baked, BuildFile: path, Rule: r}, nil
 	}
-	return nil, fmt.Errorf("%s has no rococo_service(name = %q). Fix: declare the service with rococo_service (rococo new writes one)", path, name)
+	return nil, fmt.Errorf("%s has no rococo_service(name = %q). Fix: declare the service with rococo_service (rococo new writes one)", relPath(ws, path), name)
+}
+
+// Parse parses a BUILD file; name is the path messages give. A syntax error
+// reads "name:line:col: syntax error ... Fix: ...".
+func Parse(name string, data []byte) (*build.File, error) {
+	f, err := build.ParseBuild(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s. Fix: correct the Starlark syntax there (Bazel reads %s the same way)", strings.TrimSuffix(strings.Join(strings.Fields(err.Error()), " "), "."), name)
+	}
+	return f, nil
+}
+
+// relPath is p relative to the workspace ws, for messages.
+func relPath(ws, p string) string {
+	if r, err := filepath.Rel(ws, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
 }
 
 // list returns the services of the workspace, for messages.
@@ -100,17 +144,9 @@ func list(ws string) []string {
 // bakedEnv is the image env of r, as rules/private/validate.bzl's image_env
 // computes it.
 func bakedEnv(path string, r *build.Rule) (map[string]string, error) {
-	env := map[string]string{}
-	if d, ok := r.Attr("env").(*build.DictExpr); ok {
-		for _, kv := range d.List {
-			k, kok := kv.Key.(*build.StringExpr)
-			v, vok := kv.Value.(*build.StringExpr)
-			if !kok || !vok {
-				line, _ := kv.Span()
-				return nil, fmt.Errorf("%s:%d: env entries must be string literals, for rococo to read them without Bazel", path, line.Line)
-			}
-			env[k.Value] = v.Value
-		}
+	env, _, err := EnvAttr(path, r)
+	if err != nil {
+		return nil, err
 	}
 	et := r.AttrString("execution_type")
 	if et == "" {
@@ -133,7 +169,7 @@ func bakedEnv(path string, r *build.Rule) (map[string]string, error) {
 		v, err := value(e)
 		if err != nil {
 			line, _ := e.Span()
-			return nil, fmt.Errorf("%s:%d: %s: %v", path, line.Line, attr, err)
+			return nil, &Error{File: path, Line: line.Line, Problem: fmt.Sprintf("%s: %v", attr, err), Fix: "write " + attr + " as a literal"}
 		}
 		if attr == "cron_time_unit" {
 			v = strings.ToLower(v)
@@ -141,6 +177,31 @@ func bakedEnv(path string, r *build.Rule) (map[string]string, error) {
 		env[attrEnv[attr]] = v
 	}
 	return env, nil
+}
+
+// EnvAttr returns the env attribute of r, a dict literal of string
+// literals, and the line of each entry; path names the file in errors
+// (*Error).
+func EnvAttr(path string, r *build.Rule) (env map[string]string, lines map[string]int, err error) {
+	env, lines = map[string]string{}, map[string]int{}
+	switch d := r.Attr("env").(type) {
+	case nil:
+	case *build.DictExpr:
+		for _, kv := range d.List {
+			k, kok := kv.Key.(*build.StringExpr)
+			v, vok := kv.Value.(*build.StringExpr)
+			line, _ := kv.Span()
+			if !kok || !vok {
+				return nil, nil, &Error{File: path, Line: line.Line, Problem: "env entries must be string literals for rococo check, dev and send (they read BUILD.bazel without Bazel)", Fix: `write the entry as "KEY": "value"`}
+			}
+			env[k.Value] = v.Value
+			lines[k.Value] = line.Line
+		}
+	default:
+		line, _ := d.Span()
+		return nil, nil, &Error{File: path, Line: line.Line, Problem: "env must be a dict literal for rococo check, dev and send (they read BUILD.bazel without Bazel)", Fix: `write env = {"KEY": "value", ...} with every entry in it, not a variable or an expression`}
+	}
+	return env, lines, nil
 }
 
 // value is the env value of a literal attribute.
