@@ -57,21 +57,30 @@ func EnvProblem(pkg string, env map[string]string) string {
 		environ = append(environ, pt+"_QUEUE_NAME="+placeholderQueue)
 	}
 	_, err := config.Load(environ, "")
+	problem, _ := Explain(pkg, err)
+	return problem
+}
+
+// Explain turns an error of the runtime's validation into "<problem>.
+// Fix: <fix>." naming the attribute or env entry of pkg/BUILD.bazel to
+// change, and returns the variable the error is about ("" when it names
+// none). A nil error gives "".
+func Explain(pkg string, err error) (problem, variable string) {
 	if err == nil {
-		return ""
+		return "", ""
 	}
 	var ce *config.Error
 	if !errors.As(err, &ce) {
-		return fmt.Sprintf("the image's env is refused: %v. Fix: correct env in %s/BUILD.bazel.", err, pkg)
+		return fmt.Sprintf("the image's env is refused: %v. Fix: correct env in %s/BUILD.bazel.", err, pkg), ""
 	}
 	where := fmt.Sprintf("env[%q]", ce.Var)
 	if a, ok := attrs[ce.Var]; ok {
 		where = a
 	}
 	if ce.Value == "" {
-		return fmt.Sprintf("the service would exit at start with: %v. Fix: set %s in %s/BUILD.bazel.", ce, where, pkg)
+		return fmt.Sprintf("the service would exit at start with: %v. Fix: set %s in %s/BUILD.bazel.", ce, where, pkg), ce.Var
 	}
-	return fmt.Sprintf("the service would exit at start with: %v. Fix: correct %s in %s/BUILD.bazel.", ce, where, pkg)
+	return fmt.Sprintf("the service would exit at start with: %v. Fix: correct %s in %s/BUILD.bazel.", ce, where, pkg), ce.Var
 }
 
 // secretMarkers are parts of env keys that mark a credential, as
