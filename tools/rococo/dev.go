@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 		name, args = args[0], args[1:]
 	}
 	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if name == "" || fset.NArg() > 0 {
@@ -56,8 +60,9 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 	svc, err := service.Load(ws, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "rococo dev: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
+	dir := svc.Dir
 	bin := filepath.Join(os.TempDir(), fmt.Sprintf("rococo-dev-%s-%d", name, os.Getpid()))
 	defer os.Remove(bin)
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "rococo dev: "+format+"\n", a...) }
@@ -80,10 +85,17 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 	}
 	defer stopChild()
 
-	seen := snapshot(ws, svc.Dir)
-	for {
-		// Build and start.
-		environ, err := svc.Environ(devDefaults, os.Environ())
+	seen := snapshot(ws, dir)
+	for first := true; ; first = false {
+		// Build and start, with BUILD.bazel read again: its env may have
+		// changed.
+		if !first {
+			svc, err = service.Load(ws, name)
+		}
+		var environ []string
+		if err == nil {
+			environ, err = svc.Environ(devDefaults, os.Environ())
+		}
 		if err != nil {
 			logf("%v; waiting for a change", err)
 		} else if err := goBuild(ctx, ws, name, bin, stderr); err != nil {
@@ -93,12 +105,17 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 			logf("build failed (%v); waiting for a change", err)
 		} else {
 			child = exec.Command(bin)
-			child.Dir, child.Env, child.Stdout, child.Stderr = svc.Dir, environ, stdout, stderr
+			child.Dir, child.Env, child.Stdout, child.Stderr = dir, environ, stdout, stderr
+			// Its own process group: a Ctrl-C at the terminal (SIGINT to
+			// the foreground group) reaches dev only, which stops the
+			// service with one SIGTERM so that it drains. Pdeathsig: it
+			// does not outlive dev.
+			child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 			if err := child.Start(); err != nil {
 				logf("start %s: %v", name, err)
 				child = nil
 			} else {
-				logf("started %s (pid %d); watching %s for changes", name, child.Process.Pid, rel(ws, svc.Dir))
+				logf("started %s (pid %d); watching %s for changes", name, child.Process.Pid, rel(ws, dir))
 				exited = make(chan error, 1)
 				go func(c *exec.Cmd, done chan<- error) { done <- c.Wait() }(child, exited)
 			}
@@ -113,7 +130,7 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 				logf("%s exited (%v); restarting on the next change", name, exitText(err))
 				child = nil
 			case <-time.After(o.poll):
-				now := snapshot(ws, svc.Dir)
+				now := snapshot(ws, dir)
 				if path := diff(seen, now); path != "" {
 					logf("%s changed: rebuilding", path)
 					seen, changed = now, true
@@ -122,6 +139,16 @@ func (o devOptions) run(ctx context.Context, args []string, getenv func(string) 
 		}
 		stopChild()
 	}
+}
+
+// exitCode is the exit status of a command that failed with err: 2 for an
+// invalid or unknown service name (a usage error), else 1.
+func exitCode(err error) int {
+	var ne *service.NameError
+	if errors.As(err, &ne) {
+		return 2
+	}
+	return 1
 }
 
 func exitText(err error) string {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/rococo-go/rococo/rococo"
 )
@@ -14,8 +16,13 @@ import (
 // cmdSend is `rococo send <service> [json]`: publishes one message (the
 // argument, else stdin) to the queue the service consumes, confirmed.
 func cmdSend(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	const usage = "usage: rococo send <service> [json]   (the body is read from stdin when json is omitted)"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) < 1 || len(args) > 2 || args[0] == "" || args[0][0] == '-' {
-		fmt.Fprintln(stderr, "usage: rococo send <service> [json]   (the body is read from stdin when json is omitted)")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	name := args[0]
@@ -41,7 +48,7 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 	cfg, tc, err := brokerOf(getenv, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "rococo send: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
 	defer cancel()
@@ -52,9 +59,18 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer tr.Close()
 	if err := tr.Publish(ctx, cfg.QueueName, &rococo.Message{Body: body}); err != nil {
-		fmt.Fprintf(stderr, "rococo send: publish to queue %q: %v\n", cfg.QueueName, err)
+		fmt.Fprintf(stderr, "rococo send: %v\n", publishError(cfg.QueueName, err))
 		return 1
 	}
 	fmt.Fprintf(stdout, "sent %d bytes to queue %s (%s)\n", len(body), cfg.QueueName, cfg.MessagingType)
 	return 0
+}
+
+// publishError names the queue once: the transports' errors already say
+// "publish to (queue) "q": ...".
+func publishError(queue string, err error) error {
+	if strings.Contains(err.Error(), strconv.Quote(queue)) {
+		return err
+	}
+	return fmt.Errorf("publish to queue %q: %w", queue, err)
 }

@@ -176,7 +176,7 @@ func TestSend_DLQ_bad_input(t *testing.T) {
 		{"send without a service", []string{"send"}, "", 2, "usage: rococo send <service> [json]"},
 		{"send not JSON", []string{"send", "nightly", "{name: Ann}"}, "", 2, "the body is not JSON"},
 		{"send empty stdin", []string{"send", "nightly"}, "", 2, "the body is not JSON"},
-		{"send to an unknown service", []string{"send", "nope", "{}"}, "", 1, "no service nope: services/nope/BUILD.bazel does not exist"},
+		{"send to an unknown service", []string{"send", "nope", "{}"}, "", 2, "no service nope: services/nope/BUILD.bazel does not exist"},
 		{"send to a cron service", []string{"send", "nightly", "{}"}, "", 1, "nightly is a CRON service: it consumes no queue"},
 		{"dlq without a service", []string{"dlq"}, "", 2, "usage: rococo dlq <service>"},
 		{"dlq --id without --replay", []string{"dlq", "nightly", "--id", "x"}, "", 2, "--id selects what --replay moves. Fix: add --replay"},
@@ -189,5 +189,23 @@ func TestSend_DLQ_bad_input(t *testing.T) {
 				t.Errorf("rococo %q: %d %q, want %d and %q", tc.args, code, errs, tc.wantCode, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestPublishError: the queue is named once, whether or not the
+// transport's error names it.
+func TestPublishError(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("publish to queue %q: %w", "q", errors.New("dial tcp: connection refused")), `publish to queue "q": dial tcp: connection refused`},
+		{fmt.Errorf("publish to %q: %w", "q", errors.New("no such host")), `publish to "q": no such host`},
+		{errors.New("connection refused"), `publish to queue "q": connection refused`},
+	}
+	for _, tc := range tests {
+		if got := publishError("q", tc.err).Error(); got != tc.want {
+			t.Errorf("publishError(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
