@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bazelbuild/bazel-gazelle/rule"
 )
 
 func TestInferService(t *testing.T) {
@@ -88,5 +90,19 @@ func (*P) Process(ctx context.Context) {}`,
 				t.Errorf("inferService = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestComplete_queue_name: a new messaging service's queue is its name with
+// _ as -, as rococo new writes it (docs/cli.md).
+func TestComplete_queue_name(t *testing.T) {
+	for name, want := range map[string]string{"late_fees": "late-fees", "orders": "orders", "a_b_c": "a-b-c"} {
+		f := rule.EmptyFile("BUILD.bazel", "")
+		r := rule.NewRule("go_binary", name)
+		complete(r, service{executionType: messaging, processorType: "P"}, settings{messagingType: "RabbitMqConnection"})
+		r.Insert(f)
+		if got := string(f.Format()); !strings.Contains(got, `"P_QUEUE_NAME": "`+want+`",`) {
+			t.Errorf("%s: want the queue %q:\n%s", name, want, got)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log"
 	"path"
+	"strings"
 
 	"github.com/bazelbuild/bazel-gazelle/config"
 	"github.com/bazelbuild/bazel-gazelle/label"
@@ -140,13 +141,18 @@ func complete(r *rule.Rule, svc service, s settings) {
 	case messaging:
 		r.SetAttr("processor_type", svc.processorType)
 		r.SetAttr("messaging_type", s.messagingType)
-		r.SetAttr("env", map[string]string{fmt.Sprintf("%s_QUEUE_NAME", svc.processorType): r.Name()})
+		// The queue is the service's name with _ as -, as rococo new writes it.
+		r.SetAttr("env", map[string]string{fmt.Sprintf("%s_QUEUE_NAME", svc.processorType): queueName(r.Name())})
 	case cron:
 		r.SetAttr("processor_type", svc.processorType)
 		r.SetAttr("cron_time_amount", 1)
 		r.SetAttr("cron_time_unit", "hours")
 	}
 }
+
+// queueName is the queue a new messaging service consumes: its name with
+// _ as - (rococo new's scaffold.data().Queue).
+func queueName(service string) string { return strings.ReplaceAll(service, "_", "-") }
 
 func hasFile(files []string, name string) bool {
 	for _, f := range files {
