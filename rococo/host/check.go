@@ -29,6 +29,17 @@ func checkProcessorType(environ []string, dir string, procs []any) error {
 	return err
 }
 
+// CheckOK begins the line --check prints for a valid configuration, and
+// nothing else prints it: the generated :check_test requires it, so a
+// binary that never runs the host (a main without common.Main, which
+// ignores --check and exits 0) fails the test.
+const CheckOK = "check: ok: "
+
+// checkLine is the line --check prints for a valid configuration.
+func checkLine(name string, cfg *config.Config) string {
+	return CheckOK + name + ": configuration OK (" + checkSummary(cfg) + ")"
+}
+
 // checkSummary describes a valid configuration in one line for --check.
 func checkSummary(cfg *config.Config) string {
 	parts := []string{"EXECUTION_TYPE=" + cfg.ExecutionType}

@@ -24,9 +24,9 @@ func TestRun_check(t *testing.T) {
 		wantStderr string
 	}{
 		{"messaging OK", msgEnv, "", 0,
-			"svc: configuration OK (EXECUTION_TYPE=MESSAGING, PROCESSOR_TYPE=CountingProcessor, MESSAGING_TYPE=RabbitMqConnection, queue q; nothing connected)\n", ""},
+			"check: ok: svc: configuration OK (EXECUTION_TYPE=MESSAGING, PROCESSOR_TYPE=CountingProcessor, MESSAGING_TYPE=RabbitMqConnection, queue q; nothing connected)\n", ""},
 		{"cron OK", cronEnv, "", 0,
-			"svc: configuration OK (EXECUTION_TYPE=CRON, PROCESSOR_TYPE=SlowCron; nothing connected)\n", ""},
+			"check: ok: svc: configuration OK (EXECUTION_TYPE=CRON, PROCESSOR_TYPE=SlowCron; nothing connected)\n", ""},
 		{"processor typo before its queue variable", []string{"MESSAGING_TYPE=RabbitMqConnection", "PROCESSOR_TYPE=CountingProcesor"}, "", 2, "",
 			`invalid PROCESSOR_TYPE="CountingProcesor": want a processor of this service: CountingProcessor, SlowCron` + "\n"},
 		{"processor typo in .env", []string{"MESSAGING_TYPE=RabbitMqConnection"}, "PROCESSOR_TYPE=Counting\n", 2, "",

@@ -71,7 +71,7 @@ func (o options) run(ctx context.Context, args, environ []string, info Info, pro
 		return o.usage(err)
 	}
 	if check {
-		fmt.Fprintf(o.stdout, "%s: configuration OK (%s)\n", name, checkSummary(cfg))
+		fmt.Fprintln(o.stdout, checkLine(name, cfg))
 		return 0
 	}
 

@@ -196,7 +196,13 @@ def _check_test_impl(ctx):
         'cd "$dir"',
         "status=0",
         "out=$(env -i %s %s --check 2>&1) || status=$?" % (env_words, _runfile(ctx, exe)),
-        'if [ "$status" = 0 ]; then echo "$out"; exit 0; fi',
+        # Only the host prints this line: a main that never calls common.Main ignores --check and exits 0.
+        'if [ "$status" = 0 ] && printf "%s\\n" "$out" | grep -q "^check: ok: "; then echo "$out"; exit 0; fi',
+        'if [ "$status" = 0 ]; then echo %s >&2; [ -z "$out" ] || echo "$out" >&2; exit 1; fi' % _q(_msg(
+            label,
+            "the service binary exited 0 with --check without printing \"check: ok: ...\": its main never runs the Rococo host, so the service would not consume, schedule or serve anything",
+            "make main in %s/processor.go call common.Main(&YourProcessor{}) (or common.Main(s) for a Band service)" % ctx.attr.package,
+        )),
         "echo %s >&2" % _q(fix).replace("$out", "'\"$out\"'"),
         "exit 1",
     ]
