@@ -70,13 +70,14 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		settled: make(chan struct{}, 1),
 		resub:   make(chan struct{}, 1),
 	}
+	// The caller names the queue (the router: consume queue "q": ...).
 	conn, _, err := t.consumeLink.connection(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
+		return nil, fmt.Errorf("rabbitmq: %w", err)
 	}
 	ch, dels, err := c.open(conn)
 	if err != nil {
-		return nil, fmt.Errorf("consume queue %q: %w", queue, err)
+		return nil, fmt.Errorf("rabbitmq: %w", err)
 	}
 	t.mu.Lock()
 	select {
