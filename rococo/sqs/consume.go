@@ -338,15 +338,25 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 		c.busy = make(chan struct{})
 		c.mu.Unlock()
 		var waiting []requeue
+		var crashed []*delivery
 		for _, m := range out.Messages {
 			d := c.newDelivery(m, start)
 			if at, ok := notBefore(m.MessageAttributes); ok && time.Until(at) > time.Second {
 				waiting = append(waiting, requeue{d: d, attempt: d.msg.Attempt, delay: time.Until(at)})
 				continue
 			}
+			if c.crashLooped(d) {
+				crashed = append(crashed, d)
+				continue
+			}
 			// Never blocks: buf holds capacity messages and held counts
 			// every one of them.
 			c.buf <- d
+		}
+		if len(crashed) > 0 {
+			for _, d := range c.deadLetterCrashed(crashed) {
+				c.buf <- d
+			}
 		}
 		if len(waiting) > 0 {
 			c.hop(waiting)

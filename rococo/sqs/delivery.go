@@ -33,6 +33,7 @@ type delivery struct {
 	attrs      map[string]types.MessageAttributeValue // as received, for the dead-letter copy
 	groupID    string                                 // FIFO message group
 	receivedAt time.Time                              // just before the receive request
+	unsettled  int                                    // receives of this copy before this one (unsettled)
 
 	mu       sync.Mutex // held by the heartbeat during a visibility change
 	settled  bool
@@ -78,6 +79,7 @@ func (c *consumer) newDelivery(m types.Message, receivedAt time.Time) *delivery 
 		attrs:        m.MessageAttributes,
 		groupID:      m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)],
 		receivedAt:   receivedAt,
+		unsettled:    unsettledReceives(m),
 		visibleUntil: receivedAt.Add(c.visibility),
 	}
 	c.mu.Lock()
@@ -230,20 +232,40 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 	if err := d.begin("dead-letter"); err != nil {
 		return err
 	}
-	attrs, dropped := deadLetterAttributes(d.attrs, cause, d.msg.Attempt, d.c.queue)
+	if err := d.copyToDeadLetters(ctx, cause, d.msg.Attempt); err != nil {
+		d.reopen()
+		return fmt.Errorf("%w (nothing changed: it stays in %q)", err, QueueName(d.c.queue))
+	}
+	defer d.c.release()
+	dlq := QueueName(rococo.DeadLetterQueue(d.c.queue))
+	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
+		return fmt.Errorf("dead-letter message %q from %q: copied to %q but not deleted, so it will be delivered again: %w",
+			d.msg.ID, d.c.queue, dlq, err)
+	}
+	d.c.log.Info("dead-lettered", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
+		slog.String("dead_letter_queue", dlq), slog.Any("cause", cause))
+	return nil
+}
+
+// copyToDeadLetters sends a copy of the message to the dead-letter queue
+// with cause and attempt in its rococo attributes (see DeadLetter). A
+// dead-letter queue SQS says does not exist is looked up again (re-created)
+// for the next try.
+func (d *delivery) copyToDeadLetters(ctx context.Context, cause error, attempt int) error {
+	attrs, dropped := deadLetterAttributes(d.attrs, cause, attempt, d.c.queue)
 	if len(dropped) > 0 {
 		d.c.log.Warn("dead letter keeps at most 10 message attributes; dropped some", slog.String("message_id", d.msg.ID), slog.Any("dropped", dropped))
 	}
 	d.c.mu.Lock()
 	dlqURL := d.c.dlqURL
 	d.c.mu.Unlock()
-	dlq := rococo.DeadLetterQueue(d.c.queue)
+	dlq := QueueName(rococo.DeadLetterQueue(d.c.queue))
 	in := &awssqs.SendMessageInput{
 		QueueUrl:          aws.String(dlqURL),
 		MessageBody:       aws.String(string(d.msg.Body)),
 		MessageAttributes: attrs,
 	}
-	if isFIFO(QueueName(dlq)) {
+	if isFIFO(dlq) {
 		group := d.groupID
 		if group == "" {
 			group = "rococo"
@@ -258,17 +280,8 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 		if isNotExist(err) {
 			d.c.refreshURLs()
 		}
-		d.reopen()
-		return fmt.Errorf("dead-letter message %q from %q to %q: %w (nothing changed: it stays in %q)",
-			d.msg.ID, d.c.queue, dlq, err, d.c.queue)
+		return fmt.Errorf("dead-letter message %q from %q to %q: %w", d.msg.ID, d.c.queue, dlq, err)
 	}
-	defer d.c.release()
-	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
-		return fmt.Errorf("dead-letter message %q from %q: copied to %q but not deleted, so it will be delivered again: %w",
-			d.msg.ID, d.c.queue, dlq, err)
-	}
-	d.c.log.Info("dead-lettered", slog.String("message_id", d.msg.ID), slog.Int("attempt", d.msg.Attempt),
-		slog.String("dead_letter_queue", dlq), slog.Any("cause", cause))
 	return nil
 }
 

@@ -35,6 +35,7 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 	env, file := c.Env(), c.ConsumeFile()
 	var e envConfig
 	var err error
+	e.cfg.MaxDeliveries = c.MaxRetries
 	e.cfg.Region = env.Get("AWS_REGION")
 	if e.cfg.Region != "" && !regionRE.MatchString(e.cfg.Region) {
 		return nil, env.Error("AWS_REGION", "an AWS region such as us-east-1")

@@ -35,12 +35,13 @@ func TestFromEnv(t *testing.T) {
 		threads int
 	}{
 		{"static keys and service endpoint", []string{"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIA1", "AWS_SECRET_ACCESS_KEY=s1", "AWS_ENDPOINT_URL_SQS=http://127.0.0.1:4566", "AWS_ENDPOINT_URL=http://127.0.0.1:1", "SQS_NUM_THREADS=4"},
-			Config{Region: "eu-west-1", AccessKeyID: "AKIA1", SecretAccessKey: "s1", Endpoint: "http://127.0.0.1:4566", WaitTime: DefaultWaitTime}, 4},
+			Config{Region: "eu-west-1", AccessKeyID: "AKIA1", SecretAccessKey: "s1", Endpoint: "http://127.0.0.1:4566", WaitTime: DefaultWaitTime, MaxDeliveries: 5}, 4},
 		{"python's AWS_ACCESS_KEY_SECRET and the generic endpoint", []string{"AWS_REGION=us-east-2", "AWS_ACCESS_KEY_ID=AKIA2", "AWS_ACCESS_KEY_SECRET=s2", "AWS_ENDPOINT_URL=http://127.0.0.1:9324"},
-			Config{Region: "us-east-2", AccessKeyID: "AKIA2", SecretAccessKey: "s2", Endpoint: "http://127.0.0.1:9324", WaitTime: DefaultWaitTime}, 1},
+			Config{Region: "us-east-2", AccessKeyID: "AKIA2", SecretAccessKey: "s2", Endpoint: "http://127.0.0.1:9324", WaitTime: DefaultWaitTime, MaxDeliveries: 5}, 1},
 		{"temporary keys with a session token", []string{"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=ASIA3", "AWS_SECRET_ACCESS_KEY=s3", "AWS_SESSION_TOKEN=tok3"},
-			Config{Region: "eu-west-1", AccessKeyID: "ASIA3", SecretAccessKey: "s3", SessionToken: "tok3", WaitTime: DefaultWaitTime}, 1},
-		{"default chain", []string{"AWS_REGION=ap-south-1"}, Config{Region: "ap-south-1", WaitTime: DefaultWaitTime}, 1},
+			Config{Region: "eu-west-1", AccessKeyID: "ASIA3", SecretAccessKey: "s3", SessionToken: "tok3", WaitTime: DefaultWaitTime, MaxDeliveries: 5}, 1},
+		{"default chain", []string{"AWS_REGION=ap-south-1"}, Config{Region: "ap-south-1", WaitTime: DefaultWaitTime, MaxDeliveries: 5}, 1},
+		{"MAX_RETRIES bounds a crash loop", []string{"AWS_REGION=ap-south-1", "MAX_RETRIES=2"}, Config{Region: "ap-south-1", WaitTime: DefaultWaitTime, MaxDeliveries: 2}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

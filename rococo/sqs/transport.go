@@ -73,6 +73,13 @@ type Config struct {
 	// MaxVisibility. Zero means each queue's own VisibilityTimeout
 	// attribute.
 	VisibilityTimeout time.Duration
+	// MaxDeliveries is how many attempts a message gets whose consumer
+	// dies holding it each time (a crash loop) before it is dead-lettered:
+	// MAX_RETRIES, as FromEnv sets it. A message received with an Attempt
+	// above it, counted from receives that were never settled (see
+	// Message.Attempt in the README), goes to the dead-letter queue
+	// instead of to a processor. 0 means no limit.
+	MaxDeliveries int
 }
 
 // LogValue implements slog.LogValuer: the region, endpoint and access key
@@ -85,6 +92,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("static_credentials", c.SecretAccessKey != ""),
 		slog.Duration("wait_time", c.WaitTime),
 		slog.Duration("visibility_timeout", c.VisibilityTimeout),
+		slog.Int("max_deliveries", c.MaxDeliveries),
 	)
 }
 

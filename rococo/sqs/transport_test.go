@@ -22,12 +22,26 @@ import (
 // TestContract runs the shared transport contract suite against fauxqs.
 func TestContract(t *testing.T) {
 	testEndpoint(t)
-	transporttest.Run(t, func(t *testing.T) rococo.Transport { return newTestTransport(t) }, transporttest.Features{
+	// A visibility timeout of 3 s brings a delivery whose transport closed
+	// without settling it back soon (the Crash case); the heartbeat keeps
+	// the others invisible while they are held.
+	newTransport := func(t *testing.T) rococo.Transport {
+		return newTestTransportWith(t, func(c *Config) { c.VisibilityTimeout = 3 * time.Second })
+	}
+	transporttest.Run(t, newTransport, transporttest.Features{
 		// Visibility timeouts count whole seconds.
 		RetryDelay:          time.Second,
 		RetryDelayPrecision: 100 * time.Millisecond,
 		Timeout:             15 * time.Second,
 		QuietPeriod:         time.Second,
+		// A killed process settles nothing: Close stops the heartbeat and
+		// leaves the delivery handed out unsettled, so it comes back after
+		// its visibility timeout, received a second time.
+		Crash: func(t *testing.T, tr rococo.Transport) {
+			if err := tr.Close(); err != nil {
+				t.Fatalf("Close() = %v", err)
+			}
+		},
 	})
 }
 
