@@ -60,6 +60,9 @@ func Generate(spec Spec, digest string) ([]byte, error) {
 	fmt.Fprintf(&out, "# settings through the optional Secret %s-env, e.g.\n", s.k8sName)
 	fmt.Fprintf(&out, "#   kubectl create secret generic %s-env --from-env-file=%s.env\n", s.k8sName, s.k8sName)
 	fmt.Fprintf(&out, "# terminationGracePeriodSeconds is SHUTDOWN_TIMEOUT (%v) plus %v for the runtime's own shutdown after the drain", s.shutdown, GraceMargin)
+	if s.sqsPoll {
+		fmt.Fprintf(&out, ",\n# plus %v for the SQS long poll in flight at SIGTERM, which the transport lets end (LISTEN_INTERVAL, at most %v)", SQSLongPoll, SQSLongPoll)
+	}
 	if s.execution == config.Band {
 		fmt.Fprintf(&out, ",\n# plus the %v preStop sleep that lets the Service stop routing to the pod first", PreStopSleep)
 	}
@@ -230,10 +233,7 @@ func (g *gen) cronJob(schedule, tz string) *batchv1.CronJob {
 // for long-running pods only), the optional env Secret.
 func (g *gen) podSpec(args []string, restart corev1.RestartPolicy, readiness bool, env []corev1.EnvVar) corev1.PodSpec {
 	s := g.s
-	grace := int64(math.Ceil((s.shutdown + GraceMargin).Seconds()))
-	if s.execution == config.Band {
-		grace += int64(PreStopSleep / time.Second)
-	}
+	grace := int64(math.Ceil(s.grace().Seconds()))
 	yes, no := true, false
 	uid, gid := int64(nonRootUID), int64(nonRootGID)
 	optional := true

@@ -109,7 +109,7 @@ func TestGenerate_forms(t *testing.T) {
 		grace                       int64
 	}{
 		{"email_rabbitmq", 1, 0, 0, 1, "", "", appsv1.RollingUpdateDeploymentStrategyType, 45},
-		{"report_sqs", 1, 0, 0, 0, "", "", appsv1.RollingUpdateDeploymentStrategyType, 135},
+		{"report_sqs", 1, 0, 0, 0, "", "", appsv1.RollingUpdateDeploymentStrategyType, 155},
 		{"cleanup_cron", 0, 1, 0, 0, "*/10 * * * *", "", "", 45},
 		{"cron_expression_tz", 0, 1, 0, 0, "30 2 * * mon-fri", "Europe/Berlin", "", 45},
 		{"cron_daily_run_at", 0, 1, 0, 0, "30 3 * * *", "America/New_York", "", 45},
@@ -292,6 +292,27 @@ func TestVerify_reports_each_property(t *testing.T) {
 			}
 		})
 	}
+	// An SQS consumer's grace period covers the long poll in flight at
+	// SIGTERM on top of SHUTDOWN_TIMEOUT and the margin.
+	t.Run("sqs grace without the long poll", func(t *testing.T) {
+		spec := Spec{Service: "//services/r:r", Name: "r", Version: "1.0.0", Repository: "ghcr.io/acme/r",
+			Env: map[string]string{"EXECUTION_TYPE": "MESSAGING", "MESSAGING_TYPE": "SqsConnection", "PROCESSOR_TYPE": "P", "SHUTDOWN_TIMEOUT": "2s"}}
+		ok, err := Generate(spec, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(ok), "terminationGracePeriodSeconds: 37\n") {
+			t.Fatalf("SHUTDOWN_TIMEOUT=2s on SQS: want terminationGracePeriodSeconds 37 (2 s + 15 s + the 20 s long poll):\n%s", ok)
+		}
+		if errs := Verify(ok, spec, digest); len(errs) > 0 {
+			t.Errorf("Verify() = %v", errs)
+		}
+		broken := strings.Replace(string(ok), "terminationGracePeriodSeconds: 37", "terminationGracePeriodSeconds: 17", 1)
+		errs := Verify([]byte(broken), spec, digest)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "terminationGracePeriodSeconds = 17, want above 22s (SHUTDOWN_TIMEOUT plus the longest SQS long poll)") {
+			t.Errorf("Verify(17 s on SQS) = %v", errs)
+		}
+	})
 	// A baked variable repeated in the manifest.
 	broken := strings.Replace(string(ok), "      - envFrom:", "      - env:\n        - name: RABBITMQ_NUM_THREADS\n          value: \"2\"\n        envFrom:", 1)
 	if errs := Verify([]byte(broken), spec, digest); len(errs) != 1 || !strings.Contains(errs[0].Error(), "env RABBITMQ_NUM_THREADS is baked into the image and repeated") {

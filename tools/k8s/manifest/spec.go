@@ -50,10 +50,31 @@ const (
 	// covers that with room, so the kubelet's SIGKILL never cuts a drain
 	// the runtime was still allowed to finish.
 	GraceMargin = 15 * time.Second
+	// SQSLongPoll is the longest SQS long poll (LISTEN_INTERVAL's default
+	// and maximum, 20 s). On SIGTERM an SQS consumer lets the receive in
+	// flight end rather than abort it (SQS may already have taken messages
+	// for it, which would then stay invisible for the visibility timeout),
+	// so its shutdown can take that much longer: terminationGracePeriodSeconds
+	// of a MESSAGING service on MESSAGING_TYPE=SqsConnection adds it.
+	SQSLongPoll = 20 * time.Second
 	// PreStopSleep delays SIGTERM of a BAND pod so that its endpoints are
 	// removed from the Service before the handlers stop taking requests.
 	PreStopSleep = 5 * time.Second
 )
+
+// grace is the pod's terminationGracePeriodSeconds: SHUTDOWN_TIMEOUT plus
+// GraceMargin, plus SQSLongPoll for an SQS consumer and PreStopSleep for a
+// BAND pod.
+func (s *service) grace() time.Duration {
+	g := s.shutdown + GraceMargin
+	if s.sqsPoll {
+		g += SQSLongPoll
+	}
+	if s.execution == config.Band {
+		g += PreStopSleep
+	}
+	return g
+}
 
 // service is a Spec read and checked: what the manifests need.
 type service struct {
@@ -65,6 +86,7 @@ type service struct {
 	healthPort int // 0: no HTTP port
 	shutdown   time.Duration
 	rabbitMQ   bool // MESSAGING_TYPE=RabbitMqConnection: a lock for leader election
+	sqsPoll    bool // a MESSAGING service on MESSAGING_TYPE=SqsConnection: Close waits for a long poll
 	requests   map[string]resource.Quantity
 	limits     map[string]resource.Quantity
 	pdbKey     string
@@ -100,6 +122,7 @@ func read(spec Spec) (*service, error) {
 		s.healthPort = n
 	}
 	s.rabbitMQ = env.Get("MESSAGING_TYPE") == config.RabbitMQ
+	s.sqsPoll = s.execution == config.Messaging && env.Get("MESSAGING_TYPE") == config.SQS
 	s.tz = env.Get("TZ")
 	if s.execution == config.Cron {
 		if exprs := env.Get("CRON_EXPRESSIONS"); exprs != "" {

@@ -187,8 +187,16 @@ func verifyPod(bad func(string, ...any), s *service, pod *corev1.PodTemplateSpec
 			bad("a BAND pod has no preStop sleep: the Service would route to it after SIGTERM")
 		}
 	}
+	what := "SHUTDOWN_TIMEOUT"
+	if s.sqsPoll {
+		wantGrace += SQSLongPoll
+		what += " plus the longest SQS long poll"
+	}
+	if s.execution == config.Band {
+		what += " plus the preStop sleep"
+	}
 	if ps.TerminationGracePeriodSeconds == nil || time.Duration(*ps.TerminationGracePeriodSeconds)*time.Second <= wantGrace {
-		bad("terminationGracePeriodSeconds = %v, want above %v (SHUTDOWN_TIMEOUT%s)", ptrString(ps.TerminationGracePeriodSeconds), wantGrace, map[bool]string{true: " plus the preStop sleep"}[s.execution == config.Band])
+		bad("terminationGracePeriodSeconds = %v, want above %v (%s)", ptrString(ps.TerminationGracePeriodSeconds), wantGrace, what)
 	}
 	if !isFalse(ps.AutomountServiceAccountToken) {
 		bad("automountServiceAccountToken is not false (the service needs no API access)")
