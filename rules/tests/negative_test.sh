@@ -82,6 +82,9 @@ fixture bad_crontab "${cron[@]}" 'cron_expressions = ["0 3 * *"]'
 fixture secret_env "${cron[@]}" 'cron_expressions = ["0 3 * * *"]' 'env = {"RABBITMQ_PASSWORD": "guest"}'
 fixture no_schedule "${cron[@]}"
 fixture cron_without_execution_type 'cron_time_amount = 5' 'cron_time_unit = "minutes"'
+fixture startup_not_bool "${cron[@]}" 'cron_time_amount = 5' 'cron_time_unit = "minutes"' 'run_at_startup = "yes"'
+# Two problems at once (rococo check reports both too).
+fixture two_missing 'execution_type = "MESSAGING"' && sed -i '/processor_type = /d' $root/two_missing/BUILD.bazel
 # Caught by the :env_check build action (the runtime's own Go validation of the image's env):
 fixture feb_30 "${cron[@]}" 'cron_expressions = ["0 0 30 2 *"]'
 fixture tiny_amount "${cron[@]}" 'cron_time_amount = "0.0000001"' 'cron_time_unit = "minutes"'
@@ -132,12 +135,42 @@ cat >$root/processor_typo/processor.go <<-'EOG'
 	func main() { common.Main(&FixtureProcessor{}) }
 EOG
 
+# host_fixture NAME: the fixture's processor.go runs FixtureProcessor (a message processor)
+# through common.Main, so its check_test runs the host's --check.
+host_fixture() {
+	sed -i 's|deps = \["//\([^"]*\)"\]|deps = ["//\1", "//common", "//rococo"]|' $root/$1/BUILD.bazel
+	cat >$root/$1/processor.go <<-'EOG'
+	package main
+
+	import (
+		"context"
+
+		"github.com/rococo-go/rococo/common"
+		"github.com/rococo-go/rococo/rococo"
+	)
+
+	type FixtureProcessor struct{}
+
+	func (*FixtureProcessor) Process(context.Context, *rococo.Message) error { return nil }
+
+	func main() { common.Main(&FixtureProcessor{}) }
+	EOG
+}
+# Caught by check_test: the queue variable of another processor name; a queue name SQS refuses.
+fixture queue_missing 'execution_type = "MESSAGING"' 'messaging_type = "RabbitMqConnection"' 'env = {"OtherProcessor_QUEUE_NAME": "q"}'
+host_fixture queue_missing
+fixture sqs_queue 'execution_type = "MESSAGING"' 'messaging_type = "SqsConnection"' 'env = {"AWS_REGION": "us-east-1", "FixtureProcessor_QUEUE_NAME": "fixture sq!"}'
+host_fixture sqs_queue
+# Caught by check_test: a main that never runs the host ignores --check and exits 0.
+fixture no_host
+
 "$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
 "$bazel" build --keep_going "//$root/replicas_without_lock:k8s" >"$out.k8s" 2>&1
 envchecks=()
 for c in bad_unit zero_amount run_at_not_days bad_run_at bad_crontab feb_30 tiny_amount valid; do envchecks+=("//$root/$c:env_check"); done
 "$bazel" build --keep_going "${envchecks[@]}" >"$out.env" 2>&1
-"$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" "//$root/processor_typo:check_test" >"$out.test" 2>&1
+"$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" "//$root/processor_typo:check_test" \
+	"//$root/queue_missing:check_test" "//$root/sqs_queue:check_test" "//$root/no_host:check_test" >"$out.test" 2>&1
 
 passed=0
 failed=0
@@ -190,6 +223,12 @@ expect bad_pdb "$out" "$p/bad_pdb:bad_pdb: pod_disruption_budget max_unavailable
 expect replicas_without_lock "$out.k8s" "service $p/replicas_without_lock:replicas_without_lock: replicas = 2 for a CRON service without a lock: every replica would run every schedule; set messaging_type = \"RabbitMqConnection\""
 expect empty_readme "$out.test" "$p/empty_readme:empty_readme: $root/empty_readme/README.md is empty. Fix:"
 expect processor_typo "$out.test" "$p/processor_typo:processor_typo: the service binary refuses the image's env in check mode: invalid PROCESSOR_TYPE=\"FixtureProcesor\": want a processor of this service: FixtureProcessor. Fix: correct the attribute or env entry it names in $root/processor_typo/BUILD.bazel"
+expect queue_missing "$out.test" "$p/queue_missing:queue_missing: the service binary refuses the image's env in check mode: missing FixtureProcessor_QUEUE_NAME: want the name of the queue to consume"
+expect sqs_queue "$out.test" "$p/sqs_queue:sqs_queue: the service binary refuses the image's env in check mode: invalid FixtureProcessor_QUEUE_NAME=\"fixture sq!\""
+expect no_host "$out.test" "$p/no_host:no_host: the service binary exited 0 with --check without printing \"check: ok: ...\": its main never runs the Rococo host"
+expect startup_not_bool "$out" "$p/startup_not_bool:startup_not_bool: run_at_startup = \"yes\" is not a bool. Fix: set run_at_startup = True or False."
+expect two_missing "$out" "$p/two_missing:two_missing: processor_type is missing; the runtime picks the processor by this name. Fix:"
+expect two_missing "$out" "$p/two_missing:two_missing: messaging_type is missing; a MESSAGING service needs a broker. Fix:"
 expect late_lib "$out.test" "$p/late_lib:late_lib: the service's code does not depend on //$root/late_lib/lib. Fix:"
 # Controls: the valid fixture loads and its layout test passes; each broken one fails alone.
 if grep -q "package contains errors: $root/valid\b" "$out" || ! grep -qE "//$root/valid:layout_test .*PASSED" "$out.test" || grep -qF "$p/valid:valid: " "$out.env"; then
@@ -201,16 +240,19 @@ else
 fi
 # The same fixtures through `rococo check` (no Bazel): it must fail exactly those Bazel fails,
 # and report the runtime's own message for the values :env_check refuses. Not compared: what
-# needs compiled code (lib_not_in_deps, late_lib, processor_typo) and the image, push and
-# Kubernetes attributes, which rococo check does not read.
+# needs compiled code (lib_not_in_deps, late_lib, no_host) and the image, push and Kubernetes
+# attributes, which rococo check does not read. processor_typo, queue_missing and sqs_queue
+# (check_test) are compared: rococo check reads the processor types from processor.go.
 go build -o "$out.rococo" ./tools/rococo
 for c in valid no_processor no_readme no_lib lib_no_go lib_no_build bad_execution_type band_with_schedule \
 	no_messaging_type bad_messaging_type bad_unit zero_amount run_at_not_days bad_run_at bad_crontab \
-	secret_env no_schedule cron_without_execution_type feb_30 tiny_amount empty_readme; do
+	secret_env no_schedule cron_without_execution_type feb_30 tiny_amount empty_readme \
+	startup_not_bool two_missing processor_typo queue_missing sqs_queue; do
 	checked=0
 	"$out.rococo" check "$root/$c" >"$out.check" 2>&1 || checked=1
 	bazeled=0
 	grep -qF "$p/$c:$c: " "$out" "$out.env" "$out.test" && bazeled=1
+	[ "$c" = two_missing ] && [ "$(grep -c "^$root/$c/BUILD.bazel:" "$out.check")" != 2 ] && checked=wrong_count
 	same=1
 	if [ "$bazeled" = 1 ] && grep -qF "$p/$c:$c: the service would exit at start" "$out.env"; then
 		want=$(grep -oF "$p/$c:$c: the service would exit at start" "$out.env" >/dev/null && grep -o "$p/$c:$c: the service would exit at start.*" "$out.env" | head -1 | sed "s|^$p/$c:$c: ||")
