@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,7 +40,7 @@ func cmdSend(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 	body = bytes.TrimSpace(body)
-	if !json.Valid(body) {
+	if !rococo.ValidJSON(body) { // Python's dialect too: NaN, Infinity, as the transports accept
 		fmt.Fprintf(stderr, "rococo send: the body is not JSON: %.80q. Fix: quote it for the shell, e.g. rococo send %s '{\"name\": \"Ann\"}'\n", body, name)
 		return 2
 	}

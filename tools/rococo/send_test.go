@@ -178,6 +178,7 @@ func TestSend_DLQ_bad_input(t *testing.T) {
 		{"send empty stdin", []string{"send", "nightly"}, "", 2, "the body is not JSON"},
 		{"send to an unknown service", []string{"send", "nope", "{}"}, "", 2, "no service nope: services/nope/BUILD.bazel does not exist"},
 		{"send to a cron service", []string{"send", "nightly", "{}"}, "", 1, "nightly is a CRON service: it consumes no queue"},
+		{"send Python's NaN (valid: past the body check)", []string{"send", "nightly", `{"v": NaN}`}, "", 1, "nightly is a CRON service"},
 		{"dlq without a service", []string{"dlq"}, "", 2, "usage: rococo dlq <service>"},
 		{"dlq --id without --replay", []string{"dlq", "nightly", "--id", "x"}, "", 2, "--id selects what --replay moves. Fix: add --replay"},
 		{"dlq of a cron service", []string{"dlq", "nightly"}, "", 1, "nightly is a CRON service"},
