@@ -1,7 +1,9 @@
 package band
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -176,8 +178,18 @@ func readInput(w http.ResponseWriter, req *http.Request, h *handler) (*input, *E
 	if len(b) == 0 {
 		in.kind = noBody
 	}
+	if in.kind == formBody && looksLikeJSON(b) {
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Message: "the body is JSON but its Content-Type is application/x-www-form-urlencoded (curl -d sends that): send Content-Type: application/json"}
+	}
 	in.body = b
 	return in, nil
+}
+
+// looksLikeJSON reports whether a form body is a JSON object or array
+// instead, which as a form would bind nothing.
+func looksLikeJSON(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
 }
 
 // readAll reads a body of length n (-1 when unknown).
