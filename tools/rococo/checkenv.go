@@ -9,7 +9,7 @@ import (
 	"github.com/rococo-go/rococo/rococo/config"
 	"github.com/rococo-go/rococo/rococo/rabbitmq"
 	"github.com/rococo-go/rococo/rococo/sqs"
-	"github.com/rococo-go/rococo/tools/rococo/internal/service"
+	"github.com/rococo-go/rococo/tools/internal/processors"
 )
 
 // runtimeCheck validates the image's env as the service binary's --check
@@ -21,7 +21,7 @@ import (
 // from another package, or processor.go is broken) that step is left to
 // :check_test, as is a Band service's own setup. TestRuntimeCheck_matches_host
 // keeps the messages those of rococo/host.
-func runtimeCheck(env map[string]string, procs map[string]string) error {
+func runtimeCheck(env map[string]string, procs map[string]processors.Kind) error {
 	environ := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		environ = append(environ, k+"="+env[k])
@@ -56,7 +56,7 @@ func runtimeCheck(env map[string]string, procs map[string]string) error {
 // pickProcessor is rococo/host's pick on the processors' names and kinds:
 // the same *config.Error for a PROCESSOR_TYPE the service does not have or
 // of the wrong kind. No processors known: nil.
-func pickProcessor(executionType, processorType string, procs map[string]string) error {
+func pickProcessor(executionType, processorType string, procs map[string]processors.Kind) error {
 	if len(procs) == 0 {
 		return nil
 	}
@@ -64,7 +64,7 @@ func pickProcessor(executionType, processorType string, procs map[string]string)
 	if !ok {
 		return &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: "a processor of this service: " + listOr(slices.Sorted(maps.Keys(procs)))}
 	}
-	of := func(k string) string {
+	of := func(k processors.Kind) string {
 		var names []string
 		for n, pk := range procs {
 			if pk == k {
@@ -75,14 +75,14 @@ func pickProcessor(executionType, processorType string, procs map[string]string)
 		return listOr(names)
 	}
 	switch {
-	case executionType == config.Messaging && kind != service.MessageProcessor:
+	case executionType == config.Messaging && kind != processors.Message:
 		return &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: fmt.Sprintf(
 			"a message processor (Process(ctx, *rococo.Message) error) for EXECUTION_TYPE=MESSAGING, %s is a cron processor; message processors of this service: %s, or set EXECUTION_TYPE=CRON",
-			processorType, of(service.MessageProcessor))}
-	case executionType == config.Cron && kind != service.CronProcessor:
+			processorType, of(processors.Message))}
+	case executionType == config.Cron && kind != processors.Cron:
 		return &config.Error{Var: "PROCESSOR_TYPE", Value: processorType, Accepted: fmt.Sprintf(
 			"a cron processor (Process(ctx) error) for EXECUTION_TYPE=CRON, %s is a message processor; cron processors of this service: %s, or set EXECUTION_TYPE=MESSAGING",
-			processorType, of(service.CronProcessor))}
+			processorType, of(processors.Cron))}
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/rococo-go/rococo/rococo/host"
 	"github.com/rococo-go/rococo/rococo/rabbitmq"
 	"github.com/rococo-go/rococo/rococo/sqs"
-	"github.com/rococo-go/rococo/tools/rococo/internal/service"
+	"github.com/rococo-go/rococo/tools/internal/processors"
 )
 
 type OrdersProcessor struct{}
@@ -52,7 +52,7 @@ func hostCheck(t *testing.T, env map[string]string) string {
 // processors it reads from processor.go, refuses what the service binary's
 // --check refuses, with the same message.
 func TestRuntimeCheck_matches_host(t *testing.T) {
-	procs := map[string]string{"OrdersProcessor": service.MessageProcessor, "NightlyProcessor": service.CronProcessor}
+	procs := map[string]processors.Kind{"OrdersProcessor": processors.Message, "NightlyProcessor": processors.Cron}
 	msg := func(kv ...string) map[string]string {
 		m := map[string]string{"EXECUTION_TYPE": "MESSAGING", "MESSAGING_TYPE": "RabbitMqConnection", "PROCESSOR_TYPE": "OrdersProcessor", "OrdersProcessor_QUEUE_NAME": "q"}
 		for i := 0; i+1 < len(kv); i += 2 {
