@@ -330,6 +330,8 @@ func (c *consumer) poll(ctx context.Context, stop context.CancelFunc, lead bool)
 				case <-ctx.Done():
 					return
 				}
+			} else if c.waitSeconds == 0 && !sleep(ctx, shortPollPause) {
+				return // short polling: no busy loop on an idle queue
 			}
 			continue
 		}

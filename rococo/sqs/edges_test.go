@@ -58,6 +58,35 @@ func TestReadAheadIsBounded(t *testing.T) {
 	}
 }
 
+// TestShortPolling: with WaitTime NoWait (LISTEN_INTERVAL=0) receives do
+// not wait: a message published to an idle queue is handed out within the
+// 1 s pause between empty receives, and Close has no long poll to wait for.
+func TestShortPolling(t *testing.T) {
+	tr := newTestTransportWith(t, func(c *Config) { c.WaitTime = NoWait })
+	q := transporttest.QueueName(t)
+	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
+	time.Sleep(1500 * time.Millisecond) // idle: empty receives and pauses
+	publish(t, tr, q, `{"short":1}`)
+	start := time.Now()
+	select {
+	case d := <-ch:
+		if took := time.Since(start); took > 2500*time.Millisecond {
+			t.Errorf("message handed out after %v, want within the 1 s pause and a receive", took)
+		}
+		if err := d.Ack(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery within 5 s")
+	}
+	time.Sleep(300 * time.Millisecond)
+	start = time.Now()
+	_ = tr.Close()
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("Close took %v, want no long poll to wait for (at most 1.5 s)", took)
+	}
+}
+
 // TestCloseLetsLongPollsEnd: a message that arrives while a long poll is in
 // flight at Close is handed back when the poll ends, not left invisible for
 // the visibility timeout.

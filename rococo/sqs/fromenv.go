@@ -27,7 +27,7 @@ var (
 // SDK's default credential chain), AWS_ENDPOINT_URL_SQS or AWS_ENDPOINT_URL,
 // SQS_NUM_THREADS (default 1: messages processed at once), and from the
 // CONSUME_CONFIG_FILE_PATH file LISTEN_INTERVAL (long-polling wait, 0 to
-// 20 s, default 20 s) and VISIBILITY_TIMEOUT (0 to 12 h; 0 means the queue's
+// 20 s in whole seconds rounded up, default 20 s; 0 short-polls) and VISIBILITY_TIMEOUT (0 to 12 h; 0 means the queue's
 // own). It also checks that SQS accepts the name of the queue the service
 // consumes and of its dead-letter queue. Errors are *config.Error. Nothing
 // is sent to SQS. It has the type of host.TransportFactory.
@@ -73,6 +73,9 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 	if e.cfg.WaitTime > DefaultWaitTime {
 		return nil, file.Error("LISTEN_INTERVAL", "a long-polling wait of 0 to 20 seconds")
 	}
+	if e.cfg.WaitTime == 0 {
+		e.cfg.WaitTime = NoWait // 0 is short polling, as SQS defines it
+	}
 	if e.cfg.VisibilityTimeout, err = file.Duration("VISIBILITY_TIMEOUT", 0); err != nil {
 		return nil, err
 	}
@@ -116,9 +119,14 @@ func (e envConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.Attr{Key: "sqs", Value: e.cfg.LogValue()}, slog.Int("num_threads", e.threads))
 }
 
-// waitSeconds is the ReceiveMessage WaitTimeSeconds for d.
+// waitSeconds is the ReceiveMessage WaitTimeSeconds for d (see
+// Config.WaitTime): 0 for NoWait, 20 for zero, else whole seconds rounded
+// up, at most 20.
 func waitSeconds(d time.Duration) int32 {
-	if d <= 0 || d > DefaultWaitTime {
+	switch {
+	case d < 0:
+		return 0
+	case d == 0 || d > DefaultWaitTime:
 		d = DefaultWaitTime
 	}
 	return int32((d + time.Second - 1) / time.Second)

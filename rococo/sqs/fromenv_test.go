@@ -77,6 +77,18 @@ func TestFromEnv_consume_file(t *testing.T) {
 	if c := tcfg.(envConfig).cfg; c.WaitTime != 5*time.Second || c.VisibilityTimeout != 2*time.Minute {
 		t.Errorf("FromEnv = %+v, want a 5s wait and a 2m visibility timeout", c.LogValue())
 	}
+	// 0 short-polls (WaitTimeSeconds 0), as SQS defines it; sub-second
+	// waits are rounded up to whole seconds.
+	for content, want := range map[string]int32{"LISTEN_INTERVAL=0\n": 0, "LISTEN_INTERVAL=0.5\n": 1, "LISTEN_INTERVAL=1500ms\n": 2, "LISTEN_INTERVAL=20\n": 20, "\n": 20} {
+		write(content)
+		tcfg, err := FromEnv(loadEnv(t, dir, "AWS_REGION=eu-west-1", "CONSUME_CONFIG_FILE_PATH=consume.env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := waitSeconds(tcfg.(envConfig).cfg.WaitTime); got != want {
+			t.Errorf("consume file %q: WaitTimeSeconds %d, want %d", content, got, want)
+		}
+	}
 	for content, want := range map[string]string{
 		"LISTEN_INTERVAL=30\n":       `invalid LISTEN_INTERVAL in consume.env="30": want a long-polling wait of 0 to 20 seconds`,
 		"LISTEN_INTERVAL=-1\n":       `invalid LISTEN_INTERVAL in consume.env="-1": want a duration`,
@@ -87,6 +99,17 @@ func TestFromEnv_consume_file(t *testing.T) {
 		_, err := FromEnv(loadEnv(t, dir, "AWS_REGION=eu-west-1", "CONSUME_CONFIG_FILE_PATH=consume.env"))
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("consume file %q: FromEnv = %v, want %s", content, err, want)
+		}
+	}
+}
+
+// TestWaitSeconds maps Config.WaitTime to ReceiveMessage's WaitTimeSeconds.
+func TestWaitSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]int32{
+		NoWait: 0, -time.Second: 0, 0: 20, time.Millisecond: 1, time.Second: 1, 1001 * time.Millisecond: 2, 20 * time.Second: 20, time.Minute: 20,
+	} {
+		if got := waitSeconds(d); got != want {
+			t.Errorf("waitSeconds(%v) = %d, want %d", d, got, want)
 		}
 	}
 }

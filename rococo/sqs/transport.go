@@ -26,9 +26,16 @@ var ErrClosed = errors.New("sqs: transport closed")
 // Limits of the SQS API.
 const (
 	// DefaultWaitTime is how long one receive long-polls when
-	// ConsumeOptions.WaitTime is zero: LISTEN_INTERVAL's default, and the
-	// most SQS allows (longer waits are capped to it).
+	// Config.WaitTime is zero: LISTEN_INTERVAL's default, and the most SQS
+	// allows (longer waits are capped to it).
 	DefaultWaitTime = 20 * time.Second
+	// NoWait as Config.WaitTime (any negative value) receives without
+	// waiting (short polling, WaitTimeSeconds 0): LISTEN_INTERVAL=0.
+	NoWait time.Duration = -1
+	// shortPollPause is how long a consumer that short-polls waits after a
+	// receive that brought nothing, so that an idle queue is not polled in
+	// a busy loop.
+	shortPollPause = time.Second
 	// MaxVisibility is the longest visibility timeout SQS accepts, counted
 	// from the receive. Retry delays and heartbeat extensions are capped to
 	// it.
@@ -64,9 +71,11 @@ type Config struct {
 	// AWS_ENDPOINT_URL), for example "http://127.0.0.1:4566" for a local
 	// server. Empty means the region's AWS endpoint.
 	Endpoint string
-	// WaitTime is how long one receive long-polls (LISTEN_INTERVAL). Zero
-	// means DefaultWaitTime, the most SQS allows; longer waits are capped
-	// to it.
+	// WaitTime is how long one receive long-polls (LISTEN_INTERVAL), in
+	// whole seconds (rounded up: 1.5s waits 2 s). Zero means
+	// DefaultWaitTime, the most SQS allows; longer waits are capped to it.
+	// NoWait (any negative value) short-polls: WaitTimeSeconds 0, and
+	// after an empty receive the consumer pauses 1 s before the next.
 	WaitTime time.Duration
 	// VisibilityTimeout is the visibility timeout of every receive
 	// (VISIBILITY_TIMEOUT), rounded up to whole seconds and capped at
@@ -90,7 +99,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("endpoint", c.Endpoint),
 		slog.String("access_key_id", c.AccessKeyID),
 		slog.Bool("static_credentials", c.SecretAccessKey != ""),
-		slog.Duration("wait_time", c.WaitTime),
+		slog.Duration("wait_time", time.Duration(waitSeconds(c.WaitTime))*time.Second), // 0s: short polling
 		slog.Duration("visibility_timeout", c.VisibilityTimeout),
 		slog.Int("max_deliveries", c.MaxDeliveries),
 	)
