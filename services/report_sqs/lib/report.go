@@ -46,6 +46,24 @@ func (r Request) Validate() error {
 	case len(r.Rows) > maxRows:
 		return rococo.Permanent(fmt.Errorf("report %q has %d rows, at most %d allowed", r.ReportID, len(r.Rows), maxRows))
 	}
+	for i, row := range r.Rows {
+		// Python's NaN, Infinity and -Infinity are accepted in a body and
+		// decode as floats (rococo/json.go), but a summary of them cannot
+		// be encoded as JSON.
+		if math.IsNaN(row.Value) || math.IsInf(row.Value, 0) {
+			return rococo.Permanent(fmt.Errorf("report %q: row %d (label %q) has value %v, want a finite number", r.ReportID, i, row.Label, row.Value))
+		}
+	}
+	return nil
+}
+
+// checkFinite reports a summary that JSON cannot carry: its sum (hence its
+// mean) overflowed float64, as two values of 1e308 do. Retrying cannot
+// change that, so the error is permanent.
+func (s Summary) checkFinite() error {
+	if math.IsInf(s.Sum, 0) || math.IsNaN(s.Sum) || math.IsInf(s.Mean, 0) || math.IsNaN(s.Mean) {
+		return rococo.Permanent(fmt.Errorf("report %q: the sum of its %d values overflows a float64 (%v), which JSON cannot carry", s.ReportID, s.Count, s.Sum))
+	}
 	return nil
 }
 
@@ -161,7 +179,8 @@ type Reporter struct {
 }
 
 // Handle decodes, validates and summarises one message, then delivers the
-// summary. Undecodable or invalid requests are permanent errors; ctx ending
+// summary. Undecodable or invalid requests (including values that are not
+// finite, and sums that overflow) are permanent errors; ctx ending
 // during the simulated work returns ctx's error.
 func (r *Reporter) Handle(ctx context.Context, msg *rococo.Message) error {
 	var req Request
@@ -184,6 +203,9 @@ func (r *Reporter) Handle(ctx context.Context, msg *rococo.Message) error {
 		}
 	}
 	s := Summarize(req)
+	if err := s.checkFinite(); err != nil {
+		return err
+	}
 	s.Attempt = msg.Attempt
 	for _, sink := range r.Sinks {
 		if err := sink.Deliver(ctx, s); err != nil {

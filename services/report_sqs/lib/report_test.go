@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ func TestValidate(t *testing.T) {
 		{"blank id", Request{ReportID: "  ", Rows: rows}, "without report_id"},
 		{"no rows", Request{ReportID: "r1"}, "has no rows"},
 		{"too many rows", Request{ReportID: "r1", Rows: make([]Row, maxRows+1)}, "at most"},
+		{"NaN", Request{ReportID: "r1", Rows: []Row{{"a", 1}, {"b", math.NaN()}}}, `row 1 (label "b") has value NaN, want a finite number`},
+		{"Infinity", Request{ReportID: "r1", Rows: []Row{{"a", math.Inf(1)}}}, `has value +Inf, want a finite number`},
+		{"-Infinity", Request{ReportID: "r1", Rows: []Row{{"a", math.Inf(-1)}}}, `has value -Inf, want a finite number`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +107,13 @@ func TestHandle(t *testing.T) {
 		{"invalid", `{"report_id":"r3","rows":[]}`, Reporter{}, nil, nil, true},
 		{"failing data source", `{"report_id":"bad-1","rows":[{"label":"a","value":1}]}`, Reporter{FailPrefix: "bad-"}, nil, ErrDataSource, false},
 		{"other ids unaffected", `{"report_id":"ok-1","rows":[{"label":"a","value":1}]}`, Reporter{FailPrefix: "bad-"}, nil, nil, false},
+		// Python's json.dumps writes NaN and Infinity; the runtime accepts
+		// them (rococo/json.go) and they decode as floats: no summary can be
+		// encoded, so it is dead-lettered at once, not retried.
+		{"python NaN", `{"report_id": "r5", "rows": [{"label": "a", "value": NaN}]}`, Reporter{}, nil, nil, true},
+		{"python Infinity", `{"report_id": "r6", "rows": [{"label": "a", "value": Infinity}, {"label": "b", "value": -Infinity}]}`, Reporter{}, nil, nil, true},
+		{"sum overflows", `{"report_id":"r7","rows":[{"label":"a","value":1e308},{"label":"b","value":1e308}]}`, Reporter{}, nil, nil, true},
+		{"large but finite", `{"report_id":"r8","rows":[{"label":"a","value":1e308},{"label":"b","value":-1e308}]}`, Reporter{}, nil, nil, false},
 		{"sink error retried", `{"report_id":"r4","rows":[{"label":"a","value":1}]}`, Reporter{}, sinkErr, sinkErr, false},
 	}
 	for _, tc := range tests {
@@ -115,6 +126,9 @@ func TestHandle(t *testing.T) {
 			case tc.wantPermanent:
 				if !rococo.IsPermanent(err) {
 					t.Errorf("Handle = %v, want a permanent error", err)
+				}
+				if len(sink.got) != 0 {
+					t.Errorf("sink got %+v, want nothing", sink.got)
 				}
 			case tc.wantErr != nil:
 				if !errors.Is(err, tc.wantErr) || rococo.IsPermanent(err) {
