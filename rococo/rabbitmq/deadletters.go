@@ -42,7 +42,8 @@ type Replayed struct {
 // DeadLetters returns up to limit messages (all for limit <= 0) of the
 // dead-letter queue of queue, the broker of tc (what FromEnv returns),
 // without removing them: each is read unacknowledged and given back when
-// the listing ends.
+// the listing ends. It reads at most the messages the queue held when it
+// began (DeadLetterCount), in their order.
 func DeadLetters(ctx context.Context, tc rococo.TransportConfig, queue string, limit int) ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := walkDeadLetters(ctx, tc, queue, func(_ *amqp.Connection, d amqp.Delivery) (bool, error) {
@@ -59,6 +60,11 @@ func DeadLetters(ctx context.Context, tc rococo.TransportConfig, queue string, l
 // attempt 1), the broker's confirmation is awaited, and only then is it
 // acknowledged in the dead-letter queue. A message whose publish fails
 // stays in the dead-letter queue: none is lost.
+//
+// Only the messages the dead-letter queue held when the replay began are
+// read, each once: a replayed message that fails again while the replay
+// runs (the service is running and still refuses it) is dead-lettered
+// behind them, stays there, and is not counted again.
 func ReplayDeadLetters(ctx context.Context, tc rococo.TransportConfig, queue string, ids []string) (Replayed, error) {
 	var r Replayed
 	var pub *amqp.Channel
@@ -106,11 +112,55 @@ func ReplayDeadLetters(ctx context.Context, tc rococo.TransportConfig, queue str
 	return r, err
 }
 
+// DeadLetterCount returns how many messages the dead-letter queue of queue
+// holds (ready: those another reader holds unacknowledged are not
+// counted), the broker of tc (what FromEnv returns).
+func DeadLetterCount(ctx context.Context, tc rococo.TransportConfig, queue string) (int, error) {
+	var n int
+	err := withDeadLetterQueue(ctx, tc, queue, func(_ *amqp.Connection, _ *amqp.Channel, ready int) error {
+		n = ready
+		return nil
+	})
+	return n, err
+}
+
 // walkDeadLetters reads the dead-letter queue of queue message by message,
-// unacknowledged, calling fn until it returns false or the queue has no more
-// messages; the messages fn did not acknowledge go back to the queue when
-// the channel closes.
+// unacknowledged, calling fn until it returns false, the queue has no more
+// messages, or it read as many as the queue held at the start. The queue
+// is FIFO and the runtime gives it no consumer, so those are the messages
+// that were there at the start: one dead-lettered meanwhile (a replayed
+// message refused again) is behind them and not read. The messages fn did
+// not acknowledge go back to the queue, in their place, when the channel
+// closes.
 func walkDeadLetters(ctx context.Context, tc rococo.TransportConfig, queue string, fn func(*amqp.Connection, amqp.Delivery) (bool, error)) error {
+	return withDeadLetterQueue(ctx, tc, queue, func(conn *amqp.Connection, ch *amqp.Channel, ready int) error {
+		dlq := rococo.DeadLetterQueue(queue)
+		for range ready {
+			d, ok, err := ch.Get(dlq, false)
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("dead letters of %s: %w", dlq, ctx.Err())
+				}
+				return fmt.Errorf("dead letters of %s: get: %w", dlq, err)
+			}
+			if !ok {
+				return nil
+			}
+			more, err := fn(conn, d)
+			if err != nil || !more {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// withDeadLetterQueue calls fn with a connection to the broker of tc, a
+// channel on it, and the number of messages ready in the dead-letter queue
+// of queue, which it declares first (as the consumer declares it: a
+// service that never ran has an empty one, not an error). Both close when
+// fn returns, or when ctx ends.
+func withDeadLetterQueue(ctx context.Context, tc rococo.TransportConfig, queue string, fn func(conn *amqp.Connection, ch *amqp.Channel, ready int) error) error {
 	e, ok := tc.(envConfig)
 	if !ok {
 		return fmt.Errorf("dead letters of queue %q: the transport is not RabbitMQ's (%T)", queue, tc)
@@ -128,27 +178,14 @@ func walkDeadLetters(ctx context.Context, tc rococo.TransportConfig, queue strin
 		return fmt.Errorf("dead letters of %s: open channel: %w", dlq, err)
 	}
 	defer ch.Close()
-	// Declared as the consumer declares it: listing a service that never ran
-	// shows an empty queue, not an error.
-	if _, err := ch.QueueDeclare(dlq, true, false, false, false, nil); err != nil {
+	q, err := ch.QueueDeclare(dlq, true, false, false, false, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("dead letters of %s: %w", dlq, ctx.Err())
+		}
 		return fmt.Errorf("dead letters of %s: declare: %w", dlq, err)
 	}
-	for {
-		d, ok, err := ch.Get(dlq, false)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("dead letters of %s: %w", dlq, ctx.Err())
-			}
-			return fmt.Errorf("dead letters of %s: get: %w", dlq, err)
-		}
-		if !ok {
-			return nil
-		}
-		more, err := fn(conn, d)
-		if err != nil || !more {
-			return err
-		}
-	}
+	return fn(conn, ch, q.Messages)
 }
 
 func deadLetterOf(d amqp.Delivery) DeadLetter {

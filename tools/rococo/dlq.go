@@ -22,7 +22,7 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 	replay := fs.Bool("replay", false, "move the dead letters back to the service's queue (confirmed publish, then removal)")
 	var ids cli.Strings
 	fs.Var(&ids, "id", "with --replay: only the message with this id (as listed); repeatable")
-	limit := fs.Int("limit", 100, "list at most this many (0: all)")
+	limit := fs.Int("limit", 100, "list at most this many (0: all); not with --replay")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: rococo dlq <service> [--limit N] | rococo dlq <service> --replay [--id ID ...]")
 		fs.PrintDefaults()
@@ -40,6 +40,16 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if len(ids) > 0 && !*replay {
 		fmt.Fprintln(stderr, "rococo dlq: --id selects what --replay moves. Fix: add --replay")
+		return 2
+	}
+	if *limit < 0 {
+		fmt.Fprintf(stderr, "rococo dlq: --limit %d: want 0 (list all) or more\n", *limit)
+		return 2
+	}
+	limitSet := false
+	fs.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "limit" })
+	if *replay && limitSet {
+		fmt.Fprintln(stderr, "rococo dlq: --limit bounds the listing; --replay moves every dead letter, or those --id names. Fix: drop --limit, or pick the messages with --id ID (as listed)")
 		return 2
 	}
 	cfg, tc, err := brokerOf(getenv, name)
@@ -81,7 +91,23 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", d.ID, d.Attempt, oneLine(d.Error, 100), oneLine(d.Body, 100))
 	}
 	_ = w.Flush()
-	fmt.Fprintf(stdout, "%d message(s) in %s; replay with: rococo dlq %s --replay [--id ID]\n", len(list), dlq, name)
+	listed := fmt.Sprintf("%d message(s) in %s", len(list), dlq)
+	if *limit > 0 && len(list) >= *limit {
+		// Cut at the limit: say how many are there.
+		total, err := deadLetterCount(ctx, cfg.MessagingType, tc, cfg.QueueName)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "rococo dlq: counting the dead letters: %v\n", err)
+			listed = fmt.Sprintf("listed the first %d message(s) in %s (there may be more: --limit 0 lists all)", len(list), dlq)
+		case total > len(list):
+			about := ""
+			if cfg.MessagingType == config.SQS {
+				about = "about " // SQS's counts are approximate
+			}
+			listed = fmt.Sprintf("listed %d of %s%d message(s) in %s (--limit 0 lists all)", len(list), about, total, dlq)
+		}
+	}
+	fmt.Fprintf(stdout, "%s; replay with: rococo dlq %s --replay [--id ID]\n", listed, name)
 	return 0
 }
 
@@ -114,6 +140,15 @@ func deadLetters(ctx context.Context, messagingType string, tc rococo.TransportC
 		out = append(out, deadLetter{d.ID, d.Error, string(d.Body), d.Attempt})
 	}
 	return out, err
+}
+
+// deadLetterCount is how many messages the dead-letter queue holds (on SQS,
+// about how many).
+func deadLetterCount(ctx context.Context, messagingType string, tc rococo.TransportConfig, queue string) (int, error) {
+	if messagingType == config.SQS {
+		return sqs.DeadLetterCount(ctx, tc, queue)
+	}
+	return rabbitmq.DeadLetterCount(ctx, tc, queue)
 }
 
 func replayDeadLetters(ctx context.Context, messagingType string, tc rococo.TransportConfig, queue string, ids []string) (moved, kept int, err error) {
