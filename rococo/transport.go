@@ -101,6 +101,14 @@ type Delivery interface {
 	DeadLetter(ctx context.Context, cause error) error
 }
 
+// QueueNamer is implemented by a transport whose broker names a queue
+// otherwise than the runtime does (SQS calls the dead-letter queue
+// DeadLetterQueue(q) "q-dlq"): logs give the broker's name.
+type QueueNamer interface {
+	// BrokerQueueName returns the broker's name of the runtime's queue.
+	BrokerQueueName(queue string) string
+}
+
 // TransportConfig is a transport's validated configuration, made by the
 // transport package from the service's environment before anything
 // connects (rabbitmq.FromEnv, sqs.FromEnv). The host logs it at start

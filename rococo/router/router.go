@@ -353,6 +353,9 @@ func (r *Router) call(ctx context.Context, msg *rococo.Message) (err error) {
 // missing or refusing dead-letter queue never makes it loop hot.
 func (r *Router) deadLetter(ctx context.Context, d rococo.Delivery, msg *rococo.Message, cause error, start time.Time) {
 	dlq := rococo.DeadLetterQueue(r.cfg.Queue)
+	if n, ok := r.tr.(rococo.QueueNamer); ok {
+		dlq = n.BrokerQueueName(dlq)
+	}
 	if err := d.DeadLetter(ctx, cause); err != nil {
 		r.qm.Observe(time.Since(start))
 		r.settleFailed(ctx, "dead-letter", msg, err)

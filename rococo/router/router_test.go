@@ -693,3 +693,35 @@ func TestRouter_stop_before_first_connection_is_clean(t *testing.T) {
 		t.Errorf("Run() after ctx cancelled while connecting = %v, want nil", err)
 	}
 }
+
+// namingTransport names the dead-letter queue as SQS does.
+type namingTransport struct{ *rococotest.Transport }
+
+func (namingTransport) BrokerQueueName(q string) string { return strings.ReplaceAll(q, ".dlq", "-dlq") }
+
+func TestRouter_logs_the_brokers_dead_letter_queue_name(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   func(*rococotest.Transport) rococo.Transport
+		want string
+	}{
+		{"the runtime's name", func(tr *rococotest.Transport) rococo.Transport { return tr }, "q.dlq"},
+		{"a transport that names it otherwise", func(tr *rococotest.Transport) rococo.Transport { return namingTransport{tr} }, "q-dlq"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := rococotest.NewTransport()
+			defer tr.Close()
+			publish(t, tr, "q", `{"a":`)
+			log, logs := newLogger()
+			r := newRouter(t, tc.tr(tr), func(context.Context, *rococo.Message) error { return nil }, Config{Logger: log, ExitWhenFinished: true})
+			if err := runAsync(t, t.Context(), r)(); err != nil {
+				t.Fatal(err)
+			}
+			dead := logs.lines("message dead-lettered")
+			if len(dead) != 1 || dead[0]["dlq"] != tc.want {
+				t.Errorf("dead-letter logs = %v, want one with dlq=%s", dead, tc.want)
+			}
+		})
+	}
+}

@@ -25,3 +25,7 @@ func QueueName(queue string) string {
 	}
 	return base + "-dlq"
 }
+
+// BrokerQueueName is QueueName: SQS's name of the runtime's queue
+// (rococo.QueueNamer).
+func (t *Transport) BrokerQueueName(queue string) string { return QueueName(queue) }
