@@ -55,7 +55,7 @@ func cmdDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 	cfg, tc, err := brokerOf(getenv, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "rococo dlq: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
 	defer cancel()

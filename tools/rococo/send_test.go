@@ -182,6 +182,7 @@ func TestSend_DLQ_bad_input(t *testing.T) {
 		{"dlq without a service", []string{"dlq"}, "", 2, "usage: rococo dlq <service>"},
 		{"dlq --id without --replay", []string{"dlq", "nightly", "--id", "x"}, "", 2, "--id selects what --replay moves. Fix: add --replay"},
 		{"dlq of a cron service", []string{"dlq", "nightly"}, "", 1, "nightly is a CRON service"},
+		{"dlq of an unknown service", []string{"dlq", "nope"}, "", 2, "no service nope: services/nope/BUILD.bazel does not exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
