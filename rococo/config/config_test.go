@@ -332,6 +332,8 @@ func TestError_messages(t *testing.T) {
 		{&config.Error{Var: "RABBITMQ_PORT", Value: "abc", Accepted: "a port number 1-65535"}, `invalid RABBITMQ_PORT="abc": want a port number 1-65535`},
 		{&config.Error{Var: "PROCESSOR_TYPE", Accepted: "a name"}, `missing PROCESSOR_TYPE: want a name`},
 		{&config.Error{Var: "X", Value: "a\nb", Accepted: "one\nline"}, `invalid X="a\nb": want one line`},
+		{&config.Error{Var: "LISTEN_INTERVAL in /tmp/x/bad.env", Value: "30", Accepted: "0 to 20 seconds"}, `invalid LISTEN_INTERVAL="30" in /tmp/x/bad.env: want 0 to 20 seconds`},
+		{&config.Error{Var: "LISTEN_INTERVAL in /tmp/x/bad.env", Accepted: "0 to 20 seconds"}, `missing LISTEN_INTERVAL in /tmp/x/bad.env: want 0 to 20 seconds`},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {
@@ -399,7 +401,7 @@ func TestLoad_consume_config_file(t *testing.T) {
 	if d, err := f.Duration("LISTEN_INTERVAL", 0); err != nil || d != 5*time.Second {
 		t.Errorf("ConsumeFile().Duration(LISTEN_INTERVAL) = %v, %v", d, err)
 	}
-	if _, err := f.Bool("VISIBILITY_TIMEOUT", false); err == nil || !strings.HasPrefix(err.Error(), `invalid VISIBILITY_TIMEOUT in consume.env="120"`) {
+	if _, err := f.Bool("VISIBILITY_TIMEOUT", false); err == nil || !strings.HasPrefix(err.Error(), `invalid VISIBILITY_TIMEOUT="120" in consume.env: want`) {
 		t.Errorf("ConsumeFile().Bool(VISIBILITY_TIMEOUT) error = %v, want it to name the file", err)
 	}
 	for content, wantVar := range map[string]string{

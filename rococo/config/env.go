@@ -18,7 +18,7 @@ import (
 type Env struct {
 	lookup func(string) (string, bool)
 	// in names where the variables come from in errors, e.g. "consume.env"
-	// gives `invalid LISTEN_INTERVAL in consume.env=...`; "" for the
+	// gives `invalid LISTEN_INTERVAL="30" in consume.env: ...`; "" for the
 	// environment.
 	in string
 }

@@ -85,7 +85,7 @@ func (t *Transport) Consume(ctx context.Context, queue string, opts rococo.Consu
 		busy:             make(chan struct{}),
 		finished:         make(chan struct{}),
 		active:           map[*delivery]struct{}{},
-		log:              t.log.With(slog.String("queue", queue)),
+		log:              t.log.With(slog.String("queue", QueueName(queue))), // the SQS name: q-dlq for q.dlq
 	}
 	c.room.L = &c.mu
 	if err := t.retryTransient(ctx, "open queue "+strconv.Quote(queue), func() error {
@@ -505,23 +505,43 @@ func (c *consumer) queueEmpty(ctx context.Context) bool {
 	return true
 }
 
-// recreate looks the queue up again (creating it) after SQS said it does
-// not exist, for example after a local server restarted empty.
+// recreate looks the queue and its dead-letter queue up again (creating
+// them) after SQS said one does not exist, for example after a local
+// server restarted empty or the dead-letter queue was deleted. It logs the
+// one it re-created, by its SQS name, or the new URL of one re-created by
+// someone else.
 func (c *consumer) recreate(ctx context.Context) {
+	dlq := rococo.DeadLetterQueue(c.queue)
+	c.mu.Lock()
+	oldURL, oldDLQ := c.url, c.dlqURL
+	c.mu.Unlock()
 	c.t.forgetQueue(c.queue)
-	c.t.forgetQueue(rococo.DeadLetterQueue(c.queue))
-	url, err := c.t.queueURL(ctx, c.queue)
-	if err == nil {
-		var dlq string
-		if dlq, err = c.t.queueURL(ctx, rococo.DeadLetterQueue(c.queue)); err == nil {
-			c.mu.Lock()
-			c.url, c.dlqURL = url, dlq
-			c.mu.Unlock()
-			c.log.Warn("queue was missing; recreated it", slog.String("url", url))
-			return
-		}
+	c.t.forgetQueue(dlq)
+	url, created, err := c.t.lookupQueue(ctx, c.queue)
+	if err != nil {
+		c.log.Debug("recreate queue", slog.Any("error", err))
+		return
 	}
-	c.log.Debug("recreate queue", slog.Any("error", err))
+	dlqURL, dlqCreated, err := c.t.lookupQueue(ctx, dlq)
+	if err != nil {
+		c.log.Debug("recreate dead-letter queue", slog.Any("error", err))
+		return
+	}
+	c.mu.Lock()
+	c.url, c.dlqURL = url, dlqURL
+	c.mu.Unlock()
+	switch {
+	case created:
+		c.log.Warn("queue was missing; recreated it", slog.String("recreated", QueueName(c.queue)), slog.String("url", url))
+	case url != oldURL:
+		c.log.Warn("queue was re-created elsewhere; using its new URL", slog.String("recreated", QueueName(c.queue)), slog.String("url", url))
+	}
+	switch {
+	case dlqCreated:
+		c.log.Warn("dead-letter queue was missing; recreated it", slog.String("recreated", QueueName(dlq)), slog.String("url", dlqURL))
+	case dlqURL != oldDLQ:
+		c.log.Warn("dead-letter queue was re-created elsewhere; using its new URL", slog.String("recreated", QueueName(dlq)), slog.String("url", dlqURL))
+	}
 }
 
 // giveBack hands received but undelivered messages back at once, without

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,7 +133,13 @@ func TestCloseLetsLongPollsEnd(t *testing.T) {
 // DeadLetter fails without settling the delivery, and the next one goes to
 // the re-created queue.
 func TestDeadLetterQueueRecreated(t *testing.T) {
-	tr := newTestTransport(t)
+	var logs syncBuffer
+	ctx := testCtx(t)
+	tr, err := New(ctx, testConfig(t), slogTextLogger(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
 	q := transporttest.QueueName(t)
 	publish(t, tr, q, `{"dl":1}`)
 	ch, _ := consume(t, tr, q, rococo.ConsumeOptions{Prefetch: 1})
@@ -151,11 +158,17 @@ func TestDeadLetterQueueRecreated(t *testing.T) {
 	if err := d.DeadLetter(testCtx(t), errors.New("bad")); err != nil {
 		t.Fatalf("DeadLetter after the queue was re-created = %v (first: %v)", err, first)
 	}
+	// The log names the queue re-created, by its SQS name.
+	if out, want := logs.String(), `msg="dead-letter queue was missing; recreated it" queue=`+q+` recreated=`+q+`-dlq `; !strings.Contains(out, want) ||
+		strings.Contains(out, `msg="queue was missing`) || strings.Contains(out, ".dlq") {
+		t.Errorf("logs do not hold %q alone, or name %s.dlq:\n%s", want, q, out)
+	}
 	dch, _ := consume(t, tr, rococo.DeadLetterQueue(q), rococo.ConsumeOptions{Prefetch: 1})
 	dl := next(t, dch, "dead letter")
 	if string(dl.Message().Body) != `{"dl":1}` {
 		t.Errorf("dead letter = %s", dl.Message().Body)
 	}
+
 	if err := dl.Ack(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -90,10 +90,10 @@ func TestFromEnv_consume_file(t *testing.T) {
 		}
 	}
 	for content, want := range map[string]string{
-		"LISTEN_INTERVAL=30\n":       `invalid LISTEN_INTERVAL in consume.env="30": want a long-polling wait of 0 to 20 seconds`,
-		"LISTEN_INTERVAL=-1\n":       `invalid LISTEN_INTERVAL in consume.env="-1": want a duration`,
-		"VISIBILITY_TIMEOUT=50000\n": `invalid VISIBILITY_TIMEOUT in consume.env="50000": want 0 to 43200 seconds (12 hours)`,
-		"VISIBILITY_TIMEOUT=x\n":     `invalid VISIBILITY_TIMEOUT in consume.env="x": want a duration`,
+		"LISTEN_INTERVAL=30\n":       `invalid LISTEN_INTERVAL="30" in consume.env: want a long-polling wait of 0 to 20 seconds`,
+		"LISTEN_INTERVAL=-1\n":       `invalid LISTEN_INTERVAL="-1" in consume.env: want a duration`,
+		"VISIBILITY_TIMEOUT=50000\n": `invalid VISIBILITY_TIMEOUT="50000" in consume.env: want 0 to 43200 seconds (12 hours)`,
+		"VISIBILITY_TIMEOUT=x\n":     `invalid VISIBILITY_TIMEOUT="x" in consume.env: want a duration`,
 	} {
 		write(content)
 		_, err := FromEnv(loadEnv(t, dir, "AWS_REGION=eu-west-1", "CONSUME_CONFIG_FILE_PATH=consume.env"))

@@ -255,11 +255,17 @@ func (t *Transport) setErr(err error) {
 // queueURL returns the URL of queue (a rococo name), creating the queue when
 // it does not exist. URLs are cached until forgetQueue.
 func (t *Transport) queueURL(ctx context.Context, queue string) (string, error) {
+	u, _, err := t.lookupQueue(ctx, queue)
+	return u, err
+}
+
+// lookupQueue is queueURL, and reports whether it created the queue.
+func (t *Transport) lookupQueue(ctx context.Context, queue string) (u string, created bool, err error) {
 	t.mu.Lock()
 	u, ok := t.urls[queue]
 	t.mu.Unlock()
 	if ok {
-		return u, nil
+		return u, false, nil
 	}
 	name := QueueName(queue)
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
@@ -273,19 +279,19 @@ func (t *Transport) queueURL(ctx context.Context, queue string) (string, error) 
 		if isFIFO(name) {
 			in.Attributes = map[string]string{string(types.QueueAttributeNameFifoQueue): "true"}
 		}
-		created, err := t.client.CreateQueue(ctx, in)
+		out, err := t.client.CreateQueue(ctx, in)
 		if err != nil {
-			return "", fmt.Errorf("create queue %q: %w", name, err)
+			return "", false, fmt.Errorf("create queue %q: %w", name, err)
 		}
-		u = aws.ToString(created.QueueUrl)
+		u, created = aws.ToString(out.QueueUrl), true
 		t.log.Info("created queue", slog.String("queue", name), slog.String("url", u))
 	default:
-		return "", fmt.Errorf("look up queue %q: %w", name, err)
+		return "", false, fmt.Errorf("look up queue %q: %w", name, err)
 	}
 	t.mu.Lock()
 	t.urls[queue] = u
 	t.mu.Unlock()
-	return u, nil
+	return u, created, nil
 }
 
 // forgetQueue drops queue's cached URL after SQS said it does not exist.
