@@ -11,7 +11,8 @@
 #
 # Loading-time rules (the layout, the env, and the image, push and Kubernetes attributes) are
 # checked with one `bazel build --nobuild --keep_going` over every fixture; schedule and env
-# values with a build of their :env_check (the runtime's Go validation); a CRON service with
+# values with a build of their :env_check (the runtime's Go validation; for one of them, of its
+# :image, which depends on it); a CRON service with
 # replicas but no lock with a build of its :k8s (the manifest generator refuses it); what
 # loading cannot see (an empty README, a lib the code does not import when the library is
 # declared after the rococo_service call) with `bazel test` of the generated layout_test, a typo
@@ -167,7 +168,9 @@ fixture no_host
 "$bazel" build --nobuild --keep_going "//$root/..." >"$out" 2>&1
 "$bazel" build --keep_going "//$root/replicas_without_lock:k8s" >"$out.k8s" 2>&1
 envchecks=()
-for c in bad_unit zero_amount run_at_not_days bad_run_at bad_crontab feb_30 tiny_amount valid; do envchecks+=("//$root/$c:env_check"); done
+for c in bad_unit zero_amount run_at_not_days bad_run_at bad_crontab tiny_amount valid; do envchecks+=("//$root/$c:env_check"); done
+# The image depends on :env_check: building only the image (or pushing it) runs the check too.
+envchecks+=("//$root/feb_30:image")
 "$bazel" build --keep_going "${envchecks[@]}" >"$out.env" 2>&1
 "$bazel" test --keep_going --test_output=errors "//$root/empty_readme:layout_test" "//$root/late_lib:layout_test" "//$root/valid:layout_test" "//$root/processor_typo:check_test" \
 	"//$root/queue_missing:check_test" "//$root/sqs_queue:check_test" "//$root/no_host:check_test" >"$out.test" 2>&1
