@@ -21,35 +21,9 @@ import (
 // ends the failing messages reach the dead-letter queue: nothing is lost.
 func TestMemoryAlarmKeepsConsuming(t *testing.T) {
 	bin := buildService(t)
-	n := startNode(t)
-	tr, err := New(n.config(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tr.Close() })
-	q := "rococo-test.alarm"
 	const total, failing = 600, 60
-	msgs := make([]*rococo.Message, total)
-	for i := range msgs {
-		to := fmt.Sprintf("user%d@example.com", i)
-		if i%(total/failing) == 0 {
-			to = fmt.Sprintf("user%d@fail.example", i)
-		}
-		body, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("a%d", i), "to": to, "subject": "hello"})
-		msgs[i] = &rococo.Message{Body: body}
-	}
-	if err := tr.Publish(ctxTimeout(t, 60*time.Second), q, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	n.ctl("set_vm_memory_high_watermark", "0.0000001")
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			n.ctl("set_vm_memory_high_watermark", "0.4")
-		}
-	}
-	t.Cleanup(restore)
+	q := "rococo-test.alarm"
+	n, restore := alarmWithEmails(t, q, total, failing)
 
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	health := freePort(t)
@@ -106,6 +80,41 @@ func TestMemoryAlarmKeepsConsuming(t *testing.T) {
 	}
 }
 
+// alarmWithEmails starts a node of the test's own, publishes total emails
+// to q (failing of them to the failing domain), then sets a memory alarm
+// on the node. restore ends the alarm; it runs at the test's end too.
+func alarmWithEmails(t *testing.T, q string, total, failing int) (n *node, restore func()) {
+	t.Helper()
+	n = startNode(t)
+	tr, err := New(n.config(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	msgs := make([]*rococo.Message, total)
+	for i := range msgs {
+		to := fmt.Sprintf("user%d@example.com", i)
+		if i%(total/failing) == 0 {
+			to = fmt.Sprintf("user%d@fail.example", i)
+		}
+		body, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("%s-%d", q, i), "to": to, "subject": "hello"})
+		msgs[i] = &rococo.Message{Body: body}
+	}
+	if err := tr.Publish(ctxTimeout(t, 60*time.Second), q, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	n.ctl("set_vm_memory_high_watermark", "0.0000001")
+	restored := false
+	restore = func() {
+		if !restored {
+			restored = true
+			n.ctl("set_vm_memory_high_watermark", "0.4")
+		}
+	}
+	t.Cleanup(restore)
+	return n, restore
+}
+
 // get returns the status and body of GET path on the health port (0 when
 // nothing answers).
 func get(port int, path string) (int, string) {
@@ -126,35 +135,9 @@ func get(port int, path string) (int, string) {
 // ends, every failing message is in the queue or the dead-letter queue.
 func TestSIGTERMDuringMemoryAlarm(t *testing.T) {
 	bin := buildService(t)
-	n := startNode(t)
-	tr, err := New(n.config(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tr.Close() })
-	q := "rococo-test.alarm-term"
 	const total, failing = 100, 10
-	msgs := make([]*rococo.Message, total)
-	for i := range msgs {
-		to := fmt.Sprintf("user%d@example.com", i)
-		if i%(total/failing) == 0 {
-			to = fmt.Sprintf("user%d@fail.example", i)
-		}
-		body, _ := json.Marshal(map[string]string{"id": fmt.Sprintf("t%d", i), "to": to, "subject": "hello"})
-		msgs[i] = &rococo.Message{Body: body}
-	}
-	if err := tr.Publish(ctxTimeout(t, 60*time.Second), q, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	n.ctl("set_vm_memory_high_watermark", "0.0000001")
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			n.ctl("set_vm_memory_high_watermark", "0.4")
-		}
-	}
-	t.Cleanup(restore)
+	q := "rococo-test.alarm-term"
+	n, restore := alarmWithEmails(t, q, total, failing)
 
 	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
 	s := startService(t, bin, svcEnv{queue: q, outbox: outbox, threads: 4, delay: "2ms", maxRetries: 3,
