@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,28 +94,7 @@ func TestDLQ_limit_and_replay_while_refused_again(t *testing.T) {
 // TestDLQ_limit_SQS: on SQS, --limit 1 of three says "about" (SQS's
 // counts are approximate).
 func TestDLQ_limit_SQS(t *testing.T) {
-	ep := os.Getenv("AWS_ENDPOINT_URL_SQS")
-	if ep == "" {
-		ep = "http://127.0.0.1:4566"
-	}
-	u, err := url.Parse(ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rococotest.RequireBroker(t, u.Host)
-	ws := fakeWorkspace(t)
-	queue := fmt.Sprintf("rococo-cli-test-%d", time.Now().UnixNano())
-	dir := filepath.Join(ws, "services", "reports")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	build := "rococo_service(\n    name = \"reports\",\n    env = {\"AWS_REGION\": \"us-east-1\", \"ReportsProcessor_QUEUE_NAME\": \"" + queue + "\"},\n    messaging_type = \"SqsConnection\",\n    processor_type = \"ReportsProcessor\",\n)\n"
-	dotenv := "AWS_ENDPOINT_URL_SQS=" + ep + "\nAWS_ACCESS_KEY_ID=test\nAWS_SECRET_ACCESS_KEY=test-secret\n"
-	for name, content := range map[string]string{"BUILD.bazel": build, ".env.local": dotenv} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ws, queue, ep := sqsWorkspace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// One-second polls: the consumer below stops at once.
