@@ -130,12 +130,8 @@ func (t *Transport) publish(ctx context.Context, spec queueSpec, batch []amqp.Pu
 // publishBatch is publish without the blocked handling.
 func (t *Transport) publishBatch(ctx context.Context, spec queueSpec, batch []amqp.Publishing) error {
 	queue := spec.name
-	pc, err := t.getChannel(ctx)
+	pc, err := t.prepare(ctx, spec)
 	if err != nil {
-		return err
-	}
-	if err := t.declareForPublish(pc, spec); err != nil {
-		t.putChannel(pc)
 		return err
 	}
 	ok := false
@@ -190,6 +186,39 @@ func (t *Transport) publishBatch(ctx context.Context, spec queueSpec, batch []am
 	return nil
 }
 
+// prepare returns a publishing channel on which spec is declared. Opening
+// a channel, enabling confirms and declaring are round trips without a ctx
+// that a broker blocking the connection does not answer: ctx bounds the
+// wait, and a channel that is ready only later goes back to the pool.
+func (t *Transport) prepare(ctx context.Context, spec queueSpec) (*pubChannel, error) {
+	type result struct {
+		pc  *pubChannel
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pc, err := t.getChannel(ctx)
+		if err == nil {
+			if err = t.declareForPublish(pc, spec); err != nil {
+				t.putChannel(pc)
+				pc = nil
+			}
+		}
+		done <- result{pc, err}
+	}()
+	select {
+	case r := <-done:
+		return r.pc, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.pc != nil {
+				t.putChannel(r.pc)
+			}
+		}()
+		return nil, fmt.Errorf("rabbitmq: open a publishing channel for %q: %w", spec.name, context.Cause(ctx))
+	}
+}
+
 // connectionLost reports errors after which sending again on a new channel
 // or connection can succeed.
 func connectionLost(err error) bool {
@@ -207,7 +236,7 @@ func (t *Transport) getChannel(ctx context.Context) (*pubChannel, error) {
 			if pc.gen == gen && !pc.ch.IsClosed() {
 				return pc, nil
 			}
-			_ = pc.ch.Close()
+			discard(pc)
 		default: // another publisher took it
 		}
 	}
@@ -235,14 +264,14 @@ func (t *Transport) putChannel(pc *pubChannel) {
 	}
 	select {
 	case <-t.closing:
-		_ = pc.ch.Close()
+		discard(pc)
 		return
 	default:
 	}
 	select {
 	case t.pool <- pc:
 	default:
-		_ = pc.ch.Close()
+		discard(pc)
 	}
 }
 
