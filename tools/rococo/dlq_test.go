@@ -12,8 +12,6 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/rococo-go/rococo/rococo"
-	"github.com/rococo-go/rococo/rococo/config"
-	"github.com/rococo-go/rococo/rococo/rabbitmq"
 	"github.com/rococo-go/rococo/rococo/rococotest"
 	"github.com/rococo-go/rococo/rococo/sqs"
 )
@@ -48,18 +46,7 @@ func TestDLQ_limit_and_replay_while_refused_again(t *testing.T) {
 	ws, queue := messagingWorkspace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg, err := config.Load([]string{"MESSAGING_TYPE=RabbitMqConnection", "PROCESSOR_TYPE=OrdersProcessor", "OrdersProcessor_QUEUE_NAME=" + queue, "RABBITMQ_HOST=127.0.0.1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := rabbitmq.FromEnv(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tc.Open(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := ordersTransport(ctx, t, queue)
 	defer tr.Close()
 	if err := tr.Publish(ctx, queue, &rococo.Message{Body: []byte(`{"n":0}`)}, &rococo.Message{Body: []byte(`{"n":1}`)}, &rococo.Message{Body: []byte(`{"n":2}`)}); err != nil {
 		t.Fatal(err)

@@ -96,18 +96,7 @@ func TestSend_and_DLQ(t *testing.T) {
 	// The service's consumer: the first is handled, the second dead-lettered.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg, err := config.Load([]string{"MESSAGING_TYPE=RabbitMqConnection", "PROCESSOR_TYPE=OrdersProcessor", "OrdersProcessor_QUEUE_NAME=" + queue, "RABBITMQ_HOST=127.0.0.1"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := rabbitmq.FromEnv(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tc.Open(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := ordersTransport(ctx, t, queue)
 	dels, err := tr.Consume(ctx, queue, rococo.ConsumeOptions{Prefetch: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -210,4 +199,23 @@ func TestPublishError(t *testing.T) {
 			t.Errorf("publishError(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
+}
+
+// ordersTransport opens the RabbitMQ transport of the fake workspace's
+// orders service on queue (at 127.0.0.1), with its configuration.
+func ordersTransport(ctx context.Context, t *testing.T, queue string) rococo.Transport {
+	t.Helper()
+	cfg, err := config.Load([]string{"MESSAGING_TYPE=RabbitMqConnection", "PROCESSOR_TYPE=OrdersProcessor", "OrdersProcessor_QUEUE_NAME=" + queue, "RABBITMQ_HOST=127.0.0.1"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := rabbitmq.FromEnv(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tc.Open(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
