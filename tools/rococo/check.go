@@ -13,6 +13,7 @@ import (
 
 	"github.com/bazelbuild/buildtools/build"
 
+	"github.com/rococo-go/rococo/rococo/config"
 	"github.com/rococo-go/rococo/tools/internal/servicecheck"
 	"github.com/rococo-go/rococo/tools/rococo/internal/service"
 )
@@ -87,10 +88,10 @@ func resolveDir(ws, wd, dir string) string {
 	return filepath.Join(ws, dir)
 }
 
-// The values rules/private/validate.bzl accepts.
+// The values rules/private/validate.bzl accepts: the runtime's.
 var (
-	executionTypes = []string{"MESSAGING", "CRON", "BAND"}
-	messagingTypes = []string{"RabbitMqConnection", "SqsConnection"}
+	executionTypes = []string{config.Messaging, config.Cron, config.Band}
+	messagingTypes = []string{config.RabbitMQ, config.SQS}
 	cronAttrs      = []string{"cron_time_amount", "cron_time_unit", "cron_run_at", "cron_expressions", "run_at_startup"}
 	identifier     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
