@@ -6,8 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"github.com/rococo-go/rococo/rococo"
 )
 
 // A message's Attempt counts the receives of its copy that were never
@@ -41,7 +39,7 @@ func (c *consumer) deadLetterCrashed(ds []*delivery) []*delivery {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
 	limit := c.t.cfg.MaxDeliveries
-	dlq := QueueName(rococo.DeadLetterQueue(c.queue))
+	dlq := deadLetterQueue(c.queue)
 	var rest []*delivery
 	for _, d := range ds {
 		d.mu.Lock()

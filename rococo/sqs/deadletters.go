@@ -16,7 +16,7 @@ import (
 )
 
 // DeadLetter is one message of a queue's dead-letter queue (SQS name
-// QueueName(rococo.DeadLetterQueue(queue))).
+// <queue>-dlq, see QueueName).
 type DeadLetter struct {
 	// ID is the SQS MessageId of the dead-letter copy.
 	ID string
@@ -73,7 +73,7 @@ func DeadLetterCount(ctx context.Context, tc rococo.TransportConfig, queue strin
 	}
 	defer t.Close()
 	client := t.Client()
-	dlq := QueueName(rococo.DeadLetterQueue(queue))
+	dlq := deadLetterQueue(queue)
 	got, err := client.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(dlq)})
 	if isNotExist(err) {
 		return 0, nil
@@ -194,7 +194,7 @@ func walkDeadLetters(ctx context.Context, tc rococo.TransportConfig, queue strin
 		return err
 	}
 	defer t.Close()
-	w := &dlqWalk{client: t.Client(), name: QueueName(rococo.DeadLetterQueue(queue)), seen: map[string]*heldLetter{}}
+	w := &dlqWalk{client: t.Client(), name: deadLetterQueue(queue), seen: map[string]*heldLetter{}}
 	w.fifo = isFIFO(w.name)
 	got, err := w.client.GetQueueUrl(ctx, &awssqs.GetQueueUrlInput{QueueName: aws.String(w.name)})
 	if isNotExist(err) {

@@ -219,7 +219,7 @@ func (d *delivery) comeBackAfter(ctx context.Context, delay time.Duration) (int3
 }
 
 // DeadLetter sends a copy of the message to the dead-letter queue (SQS name
-// QueueName(rococo.DeadLetterQueue(queue))) with the original message
+// <queue>-dlq, see QueueName) with the original message
 // attributes plus String attributes rococo.HeaderError (cause, at most
 // 4 KiB), rococo.HeaderAttempt and rococo.HeaderOriginalQueue, then deletes
 // the original (a batched delete, as for Ack). When the copy fails, nothing
@@ -237,7 +237,7 @@ func (d *delivery) DeadLetter(ctx context.Context, cause error) error {
 		return fmt.Errorf("%w (nothing changed: it stays in %q)", err, QueueName(d.c.queue))
 	}
 	defer d.c.release()
-	dlq := QueueName(rococo.DeadLetterQueue(d.c.queue))
+	dlq := deadLetterQueue(d.c.queue)
 	if err := d.c.del.enqueue(ctx, d.receipt, d.msg.ID); err != nil {
 		return fmt.Errorf("dead-letter message %q from %q: copied to %q but not deleted, so it will be delivered again: %w",
 			d.msg.ID, d.c.queue, dlq, err)
@@ -259,7 +259,7 @@ func (d *delivery) copyToDeadLetters(ctx context.Context, cause error, attempt i
 	d.c.mu.Lock()
 	dlqURL := d.c.dlqURL
 	d.c.mu.Unlock()
-	dlq := QueueName(rococo.DeadLetterQueue(d.c.queue))
+	dlq := deadLetterQueue(d.c.queue)
 	in := &awssqs.SendMessageInput{
 		QueueUrl:          aws.String(dlqURL),
 		MessageBody:       aws.String(string(d.msg.Body)),

@@ -83,7 +83,7 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 		return nil, file.Error("VISIBILITY_TIMEOUT", "0 to 43200 seconds (12 hours)")
 	}
 	if q := c.QueueName; q != "" && !ValidQueueName(q) {
-		return nil, c.QueueError("an SQS queue name of letters, digits, '-' and '_' (a FIFO queue ends in .fifo) short enough for its dead-letter queue " + QueueName(rococo.DeadLetterQueue("<name>")) + " to stay within 80 characters")
+		return nil, c.QueueError("an SQS queue name of letters, digits, '-' and '_' (a FIFO queue ends in .fifo) short enough for its dead-letter queue " + deadLetterQueue("<name>") + " to stay within 80 characters")
 	}
 	return e, nil
 }
@@ -91,7 +91,7 @@ func FromEnv(c *config.Config) (rococo.TransportConfig, error) {
 // ValidQueueName reports whether SQS accepts queue and its dead-letter queue
 // under the names this transport gives them (see QueueName).
 func ValidQueueName(queue string) bool {
-	for _, name := range []string{queue, QueueName(rococo.DeadLetterQueue(queue))} {
+	for _, name := range []string{queue, deadLetterQueue(queue)} {
 		if !sqsQueueRE.MatchString(name) && !sqsFIFOName.MatchString(name) {
 			return false
 		}

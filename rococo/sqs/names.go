@@ -29,3 +29,7 @@ func QueueName(queue string) string {
 // BrokerQueueName is QueueName: SQS's name of the runtime's queue
 // (rococo.QueueNamer).
 func (t *Transport) BrokerQueueName(queue string) string { return QueueName(queue) }
+
+// deadLetterQueue is SQS's name of queue's dead-letter queue: "q-dlq"
+// ("q-dlq.fifo" for "q.fifo").
+func deadLetterQueue(queue string) string { return QueueName(rococo.DeadLetterQueue(queue)) }
