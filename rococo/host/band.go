@@ -93,7 +93,7 @@ type bandRunner struct {
 	inner   runner
 	fns     *band.Runner
 	timeout time.Duration // SHUTDOWN_TIMEOUT, shared by the drain of both
-	service string        // the name the functions are served under on the bus, "" for none
+	service string        // the name the functions are served under on the bus
 }
 
 // withBand wraps the execution type's runner (nil for BAND) when the
@@ -102,11 +102,7 @@ func (s *service) withBand(r runner) runner {
 	if s.band == nil {
 		return r
 	}
-	b := &bandRunner{inner: r, fns: s.band, timeout: s.cfg.ShutdownTimeout}
-	if s.servesBus {
-		b.service = s.name
-	}
-	return b
+	return &bandRunner{inner: r, fns: s.band, timeout: s.cfg.ShutdownTimeout, service: s.name}
 }
 
 // Run starts the functions and serves them over the bus, runs the
@@ -121,17 +117,13 @@ func (b *bandRunner) Run(ctx context.Context) error {
 	defer cancel()
 	b.fns.Start(ctx)
 	served := make(chan error, 1)
-	if b.service == "" {
-		served <- nil
-	} else {
-		go func() {
-			err := b.fns.ServeBus(context.WithoutCancel(ctx), b.service)
-			if err != nil {
-				cancel()
-			}
-			served <- err
-		}()
-	}
+	go func() {
+		err := b.fns.ServeBus(context.WithoutCancel(ctx), b.service) // nil at once without a bus
+		if err != nil {
+			cancel()
+		}
+		served <- err
+	}()
 	var stoppedAt atomic.Int64
 	stop := context.AfterFunc(ctx, func() {
 		stoppedAt.CompareAndSwap(0, time.Now().UnixNano())

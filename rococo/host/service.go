@@ -39,19 +39,18 @@ const (
 
 // service is one run of the host, past configuration.
 type service struct {
-	cfg       *config.Config
-	info      Info
-	name      string
-	log       *slog.Logger
-	stderr    io.Writer // for a configuration error found at run time
-	started   time.Time
-	instance  string       // this process among the service's replicas, in /status
-	once      bool         // --once: run the cron processor once instead of its schedule
-	state     atomic.Value // string
-	runner    atomic.Value // runner, once built
-	fns       *band.Service
-	band      *band.Runner // the functions' runner, nil without fns (or with --once)
-	servesBus bool         // the functions are served over the band bus (ServeBus)
+	cfg      *config.Config
+	info     Info
+	name     string
+	log      *slog.Logger
+	stderr   io.Writer // for a configuration error found at run time
+	started  time.Time
+	instance string       // this process among the service's replicas, in /status
+	once     bool         // --once: run the cron processor once instead of its schedule
+	state    atomic.Value // string
+	runner   atomic.Value // runner, once built
+	fns      *band.Service
+	band     *band.Runner // the functions' runner, nil without fns (or with --once)
 }
 
 // deps are what the service gives the runner it builds.
@@ -143,7 +142,6 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 		if b != nil {
 			defer closeBus(log, b)
 			s.band.SetBus(b)
-			s.servesBus = true
 			extra = runners
 		}
 	}
