@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -142,16 +143,22 @@ func TestClean_stops_when_ctx_cancelled(t *testing.T) {
 }
 
 func TestClean_reports_files_it_cannot_remove(t *testing.T) {
-	if runtime.GOOS == "windows" || os.Geteuid() == 0 {
-		t.Skip("root (or Windows) can remove files from a read-only directory")
+	if runtime.GOOS == "windows" {
+		t.Skip("no read-only directories on Windows")
 	}
 	dir := t.TempDir()
 	tree(t, dir, map[string]time.Duration{"sub/a": 48 * time.Hour})
 	sub := filepath.Join(dir, "sub")
-	if err := os.Chmod(sub, 0o555); err != nil {
-		t.Fatal(err)
+	if os.Geteuid() == 0 {
+		// Root removes files from a read-only directory: an immutable
+		// file it cannot (CI runs as root).
+		unremovable(t, filepath.Join(sub, "a"))
+	} else {
+		if err := os.Chmod(sub, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(sub, 0o755) })
 	}
-	t.Cleanup(func() { os.Chmod(sub, 0o755) })
 	got, err := newCleaner(t, Config{Dir: dir, MaxAge: time.Hour, Pattern: "*", Recursive: true}).Clean(context.Background())
 	if err == nil || got.Failed != 1 {
 		t.Errorf("Clean() = %+v, %v, want 1 failure and an error", got, err)
@@ -209,4 +216,18 @@ func TestConfigFromEnv(t *testing.T) {
 	if _, err := ConfigFromEnv(appconfig.FromMap(map[string]string{"CLEANUP_DIR": "/x", "CLEANUP_DRY_RUN": "perhaps"})); !errors.As(err, &ce) || ce.Var != "CLEANUP_DRY_RUN" {
 		t.Errorf("ConfigFromEnv(dry run perhaps) error = %v", err)
 	}
+}
+
+// unremovable makes path immutable (chattr +i) until the test ends; where
+// that is not possible (no chattr, a file system or sandbox without
+// immutable files) the test skips, or fails with CI=true.
+func unremovable(t *testing.T, path string) {
+	t.Helper()
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and chattr +i %s failed: %v %s", path, err, out)
+		}
+		t.Skipf("cannot make a file immutable here: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", path).Run() })
 }
