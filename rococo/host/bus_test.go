@@ -265,7 +265,8 @@ func TestBus_registry(t *testing.T) {
 	reg := bus.NewRegistry(ttl, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	watched := make(chan error, 1)
-	go func() { watched <- reg.Run(ctx, bt.newBus(), slog.New(slog.DiscardHandler)) }()
+	wb := bt.newBus() // its Close is a cleanup registered before the one below, so it runs after it
+	go func() { watched <- reg.Run(ctx, wb, slog.New(slog.DiscardHandler)) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-watched; err != nil {
