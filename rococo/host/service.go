@@ -166,11 +166,17 @@ func (s *service) work(ctx context.Context, proc any, tcfg rococo.TransportConfi
 	r = s.withBand(r)
 	s.runner.Store(r)
 	s.state.Store(stateRunning)
+	logged := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(logged)
 		s.state.Store(stateStopping)
 		log.Info("stopping", "shutdown_timeout", cfg.ShutdownTimeout)
 	})
-	defer stop()
+	defer func() {
+		if !stop() {
+			<-logged // it ran: nothing logs after the run returned
+		}
+	}()
 	run := r.Run
 	if s.once {
 		run = onceRunner(r)
